@@ -1,0 +1,156 @@
+#include "platform/platform.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "platform/lock.hpp"
+
+extern char** environ;
+
+namespace dbgalloc::platform {
+
+namespace {
+std::atomic<std::size_t> cached_page_size{0};
+std::atomic<int> report_descriptor{2};
+
+struct StackBounds {
+  std::uintptr_t low = 0;
+  std::uintptr_t high = 0;
+  bool known = false;
+};
+thread_local StackBounds tls_stack_bounds __attribute__((tls_model("initial-exec")));
+}  // namespace
+
+std::size_t page_size() {
+  std::size_t size = cached_page_size.load(std::memory_order_relaxed);
+  if (size == 0) {
+    long value = sysconf(_SC_PAGESIZE);
+    size = value > 0 ? static_cast<std::size_t>(value) : 4096;
+    cached_page_size.store(size, std::memory_order_relaxed);
+  }
+  return size;
+}
+
+void* map(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void* map_inaccessible(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+bool unmap(void* addr, std::size_t bytes) { return munmap(addr, bytes) == 0; }
+bool protect_none(void* addr, std::size_t bytes) { return mprotect(addr, bytes, PROT_NONE) == 0; }
+bool protect_read_write(void* addr, std::size_t bytes) {
+  return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+bool discard(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_DONTNEED) == 0; }
+
+int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
+int process_id() { return static_cast<int>(syscall(SYS_getpid)); }
+
+void write_all(int fd, const char* data, std::size_t size) {
+  int saved = errno;
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  errno = saved;
+}
+
+int report_fd() { return report_descriptor.load(std::memory_order_relaxed); }
+void set_report_fd(int fd) { report_descriptor.store(fd, std::memory_order_relaxed); }
+
+void capture_stderr() {
+  int saved = errno;
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+  if (fd >= 0) set_report_fd(fd);
+  errno = saved;
+}
+
+const char* get_env(const char* name) {
+  if (environ == nullptr) return nullptr;
+  std::size_t length = std::strlen(name);
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, name, length) == 0 && (*entry)[length] == '=') return *entry + length + 1;
+  }
+  return nullptr;
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t value = 0;
+  int saved = errno;
+  if (getrandom(&value, sizeof value, GRND_NONBLOCK) != sizeof value) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    value = static_cast<std::uint64_t>(ts.tv_nsec) * 0x9E3779B97F4A7C15ull ^
+            static_cast<std::uint64_t>(ts.tv_sec) ^ (static_cast<std::uint64_t>(thread_id()) << 32);
+  }
+  errno = saved;
+  return value;
+}
+
+bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) {
+  StackBounds& bounds = tls_stack_bounds;
+  if (!bounds.known) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    void* addr = nullptr;
+    std::size_t size = 0;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return false;
+    bounds.low = reinterpret_cast<std::uintptr_t>(addr);
+    bounds.high = bounds.low + size;
+    bounds.known = true;
+  }
+  *low = bounds.low;
+  *high = bounds.high;
+  return true;
+}
+
+void die() {
+  // abort() may be intercepted; fall back to a direct kill if it returns.
+  abort();
+}
+
+void Lock::lock_slow() {
+  for (int spin = 0; spin < 100; ++spin) {
+    std::uint32_t expected = 0;
+    if (state_.compare_exchange_weak(expected, 1, std::memory_order_acquire)) return;
+    __builtin_ia32_pause();
+  }
+  while (state_.exchange(2, std::memory_order_acquire) != 0) {
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, 2, nullptr, nullptr, 0);
+  }
+}
+
+void Lock::wake() {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace dbgalloc::platform
+
+#include "platform/reentry.hpp"
+
+namespace dbgalloc::platform {
+namespace {
+thread_local int tls_internal_depth __attribute__((tls_model("initial-exec"))) = 0;
+}
+int& internal_depth() { return tls_internal_depth; }
+}  // namespace dbgalloc::platform

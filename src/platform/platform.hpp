@@ -1,0 +1,50 @@
+// Platform: the only code in dbgalloc that talks to the operating system.
+//
+// Everything here is safe to call from inside malloc and from a signal handler: no
+// allocation, no stdio, no locks that callers might already hold. Output goes through
+// write(2) from caller-provided buffers (see format.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dbgalloc::platform {
+
+// Page size of the machine; valid before any constructor has run.
+std::size_t page_size();
+
+// Anonymous private read-write mapping; nullptr (errno kept) when the kernel refuses,
+// e.g. out of memory or vm.max_map_count reached.
+void* map(std::size_t bytes);
+// Anonymous mapping with no access at all (address-space reservation, guard pages).
+void* map_inaccessible(std::size_t bytes);
+bool unmap(void* addr, std::size_t bytes);
+bool protect_none(void* addr, std::size_t bytes);
+bool protect_read_write(void* addr, std::size_t bytes);
+// Hands the pages back to the kernel; the range stays mapped and reads as zero.
+bool discard(void* addr, std::size_t bytes);
+
+int thread_id();
+int process_id();
+
+// write(2) loop that survives EINTR and short writes.
+void write_all(int fd, const char* data, std::size_t size);
+// The descriptor reports go to: a private duplicate of stderr taken at start-up, so
+// programs that close fd 2 at exit (coreutils do) still get their report.
+int report_fd();
+void set_report_fd(int fd);
+// Duplicates fd 2 to a high, close-on-exec descriptor.
+void capture_stderr();
+
+// Looks a variable up in environ without allocating; nullptr if absent.
+const char* get_env(const char* name);
+
+// Cheap random 64-bit value from the kernel (getrandom), with a time-based fallback.
+std::uint64_t random_u64();
+
+// Thread stack bounds [low, high) for the calling thread, cached per thread.
+bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high);
+
+[[noreturn]] void die();
+
+}  // namespace dbgalloc::platform

@@ -1,0 +1,19 @@
+// Marks the calling thread as running dbgalloc's own code (symbolization, reporting),
+// so that allocations made meanwhile bypass tracking and never appear in reports.
+#pragma once
+
+namespace dbgalloc::platform {
+
+int& internal_depth();
+
+class InternalScope {
+ public:
+  InternalScope() { ++internal_depth(); }
+  ~InternalScope() { --internal_depth(); }
+  InternalScope(const InternalScope&) = delete;
+  InternalScope& operator=(const InternalScope&) = delete;
+};
+
+inline bool in_internal_code() { return internal_depth() > 0; }
+
+}  // namespace dbgalloc::platform
