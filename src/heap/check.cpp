@@ -1,0 +1,96 @@
+// Heap::check(): the full invariant walk listed in heap.hpp. Used by tests, fuzzers and
+// the exit-time corruption sweep; it only reads.
+#include "heap/chunk.hpp"
+
+namespace dbgalloc::heap {
+
+namespace {
+CheckResult fail(const char* problem, std::uintptr_t address) { return CheckResult{false, problem, address}; }
+}  // namespace
+
+CheckResult Heap::check_bins(std::size_t* free_count) const {
+  std::size_t count = 0;
+  for (std::size_t index = 0; index < kBins; ++index) {
+    bool marked = (bin_map_[index / 64] >> (index % 64)) & 1;
+    Chunk* sentinel = bin_sentinel(index);
+    if (sentinel->next_link() == nullptr || sentinel->next_link() == sentinel) {
+      if (marked) return fail("bin bitmap marks an empty bin", sentinel->address());
+      continue;
+    }
+    if (!marked) return fail("bin bitmap misses a non-empty bin", sentinel->address());
+    std::size_t previous_size = 0;
+    for (Chunk* c = sentinel->next_link(); c != sentinel; c = c->next_link()) {
+      pages::Span* span = pages::page_allocator().span_of(c->address());
+      if (span == nullptr || span->owner != this || span->kind != pages::SpanKind::heap_segment)
+        return fail("bin entry outside this heap's segments", c->address());
+      if (c->in_use()) return fail("bin entry is marked in use", c->address());
+      if (c->next_link()->prev_link() != c || c->prev_link()->next_link() != c)
+        return fail("bin list links disagree", c->address());
+      if (bin_index(c->size()) != index) return fail("chunk sits in the wrong bin", c->address());
+      if (c->size() < previous_size) return fail("large bin not sorted by size", c->address());
+      previous_size = c->size();
+      if (++count > stats_.free_chunks) return fail("bins hold more chunks than are free", c->address());
+    }
+  }
+  *free_count = count;
+  return CheckResult{};
+}
+
+CheckResult Heap::check() const {
+  std::size_t walked_free = 0;
+  std::size_t walked_free_bytes = 0;
+  std::size_t in_use = 0;
+  std::size_t live = 0;
+  std::size_t segments = 0;
+  for (pages::Span* span = segments_; span != nullptr; span = span->list_next) {
+    ++segments;
+    if (span->owner != this || span->kind != pages::SpanKind::heap_segment)
+      return fail("segment list holds a foreign span", span->base);
+    std::uintptr_t fence = fence_address(span);
+    auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span));
+    if (!c->prev_in_use()) return fail("first chunk of a segment lacks PINUSE", c->address());
+    bool previous_free = false;
+    while (c->address() != fence) {
+      std::size_t size = c->size();
+      if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
+      if (c->direct()) return fail("direct flag inside a segment", c->address());
+      if (c->address() + size > fence) return fail("chunk runs past its segment", c->address());
+      Chunk* next = c->after();
+      if (c->in_use() != next->prev_in_use()) return fail("PINUSE of next chunk disagrees", next->address());
+      if (c->in_use()) {
+        in_use += size;
+        ++live;
+        previous_free = false;
+      } else {
+        if (previous_free) return fail("two free chunks are adjacent", c->address());
+        if (next->prev() != size) return fail("free chunk footer disagrees with its size", c->address());
+        ++walked_free;
+        walked_free_bytes += size;
+        previous_free = true;
+      }
+      c = next;
+    }
+    if (!c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
+  }
+  for (pages::Span* span = direct_; span != nullptr; span = span->list_next) {
+    if (span->owner != this || span->kind != pages::SpanKind::direct)
+      return fail("direct list holds a foreign span", span->base);
+    auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
+    if (!c->direct() || !c->in_use() || c->prev() != span->owner_data - kHeaderSize)
+      return fail("direct block header overwritten", c->address());
+    in_use += span->size;
+    ++live;
+  }
+  if (segments != stats_.segments) return fail("segment count disagrees with statistics", 0);
+  if (walked_free != stats_.free_chunks || walked_free_bytes != stats_.free_bytes)
+    return fail("free chunk count disagrees with statistics", 0);
+  if (in_use != stats_.in_use_bytes || live != stats_.live_chunks)
+    return fail("in-use bytes disagree with statistics", 0);
+  std::size_t binned = 0;
+  CheckResult bins = check_bins(&binned);
+  if (!bins.ok) return bins;
+  if (binned != walked_free) return fail("bins do not hold exactly the free chunks", 0);
+  return CheckResult{};
+}
+
+}  // namespace dbgalloc::heap

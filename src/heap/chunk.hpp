@@ -1,0 +1,83 @@
+// Chunk layout shared by the heap's units; see heap.hpp for the picture.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "heap/heap.hpp"
+#include "heap/poison.hpp"
+
+namespace dbgalloc::heap {
+
+namespace chunk_layout {
+constexpr std::size_t kCInUse = 1;
+constexpr std::size_t kPInUse = 2;
+constexpr std::size_t kDirect = 4;
+constexpr std::size_t kFlags = 15;
+constexpr std::size_t kFirstSegment = 1 << 20;
+constexpr std::size_t kMaxSegment = 64 << 20;
+// Room before the first chunk (the Segment record) and the fence at the end.
+constexpr std::size_t kSegmentOverhead = 2 * Heap::kHeaderSize;
+
+inline std::size_t chunk_size_for(std::size_t bytes) {
+  std::size_t size = (bytes + Heap::kHeaderSize + Heap::kAlignment - 1) & ~(Heap::kAlignment - 1);
+  return size < Heap::kMinChunk ? Heap::kMinChunk : size;
+}
+}  // namespace chunk_layout
+
+using namespace chunk_layout;
+
+// Header accessors run on memory that is poisoned for ASan in fuzz builds: only they
+// may touch chunk metadata, so the sanitizer still checks every other access.
+struct Heap::Chunk {
+  std::size_t prev_size;
+  std::size_t head;
+  Chunk* fd;
+  Chunk* bk;
+
+  DBGALLOC_NO_ASAN std::size_t size() const { return head & ~kFlags; }
+  DBGALLOC_NO_ASAN bool in_use() const { return (head & kCInUse) != 0; }
+  DBGALLOC_NO_ASAN bool prev_in_use() const { return (head & kPInUse) != 0; }
+  DBGALLOC_NO_ASAN bool direct() const { return (head & kDirect) != 0; }
+  DBGALLOC_NO_ASAN std::size_t flags() const { return head & kFlags; }
+  DBGALLOC_NO_ASAN void set_head(std::size_t value) { head = value; }
+  DBGALLOC_NO_ASAN std::size_t prev() const { return prev_size; }
+  DBGALLOC_NO_ASAN void set_prev(std::size_t value) { prev_size = value; }
+  DBGALLOC_NO_ASAN Chunk* next_link() const { return fd; }
+  DBGALLOC_NO_ASAN Chunk* prev_link() const { return bk; }
+  DBGALLOC_NO_ASAN void set_links(Chunk* next, Chunk* previous) { fd = next; bk = previous; }
+  DBGALLOC_NO_ASAN void set_next_link(Chunk* next) { fd = next; }
+  DBGALLOC_NO_ASAN void set_prev_link(Chunk* previous) { bk = previous; }
+
+  Chunk* after() { return at(reinterpret_cast<char*>(this) + size()); }
+  Chunk* before() { return at(reinterpret_cast<char*>(this) - prev()); }
+  void* payload() { return reinterpret_cast<char*>(this) + kHeaderSize; }
+  std::uintptr_t address() const { return reinterpret_cast<std::uintptr_t>(this); }
+  static Chunk* at(void* p) { return static_cast<Chunk*>(p); }
+  static Chunk* of(const void* payload) {
+    return reinterpret_cast<Chunk*>(const_cast<char*>(static_cast<const char*>(payload)) - kHeaderSize);
+  }
+};
+
+using Chunk = Heap::Chunk;
+
+namespace chunk_layout {
+
+inline std::uintptr_t first_chunk_address(const pages::Span* span) { return span->base + Heap::kHeaderSize; }
+inline std::uintptr_t fence_address(const pages::Span* span) { return span->base + span->size - Heap::kHeaderSize; }
+
+inline void span_list_push(pages::Span** list, pages::Span* span) {
+  span->list_prev = nullptr;
+  span->list_next = *list;
+  if (*list != nullptr) (*list)->list_prev = span;
+  *list = span;
+}
+
+inline void span_list_remove(pages::Span** list, pages::Span* span) {
+  if (span->list_prev != nullptr) span->list_prev->list_next = span->list_next;
+  else *list = span->list_next;
+  if (span->list_next != nullptr) span->list_next->list_prev = span->list_prev;
+}
+}  // namespace chunk_layout
+
+}  // namespace dbgalloc::heap

@@ -1,0 +1,357 @@
+#include "heap/heap.hpp"
+
+#include <errno.h>
+
+#include <cstring>
+
+#include "heap/chunk.hpp"
+#include "platform/platform.hpp"
+
+namespace dbgalloc::heap {
+
+std::size_t Heap::bin_index(std::size_t chunk_size) {
+  if (chunk_size < kSmallBins * kAlignment) return chunk_size >> 4;
+  unsigned msb = 63 - static_cast<unsigned>(__builtin_clzll(chunk_size));
+  std::size_t index = kSmallBins + (msb - 10) * 4 + ((chunk_size >> (msb - 2)) & 3);
+  return index < kBins ? index : kBins - 1;
+}
+
+Chunk* Heap::bin_sentinel(std::size_t index) const {
+  return reinterpret_cast<Chunk*>(const_cast<unsigned char*>(bin_heads_[index]));
+}
+
+void Heap::insert_free(Chunk* chunk) {
+  std::size_t size = chunk->size();
+  std::size_t index = bin_index(size);
+  Chunk* sentinel = bin_sentinel(index);
+  if (sentinel->next_link() == nullptr) sentinel->set_links(sentinel, sentinel);
+  Chunk* successor = sentinel->next_link();
+  if (index >= kSmallBins) {
+    while (successor != sentinel && successor->size() < size) successor = successor->next_link();
+  }
+  Chunk* predecessor = successor->prev_link();
+  chunk->set_links(successor, predecessor);
+  predecessor->set_next_link(chunk);
+  successor->set_prev_link(chunk);
+  bin_map_[index / 64] |= std::uint64_t{1} << (index % 64);
+  ++stats_.free_chunks;
+  stats_.free_bytes += size;
+}
+
+void Heap::unlink_free(Chunk* chunk) {
+  Chunk* next = chunk->next_link();
+  Chunk* previous = chunk->prev_link();
+  previous->set_next_link(next);
+  next->set_prev_link(previous);
+  if (next == previous) {
+    std::size_t index = bin_index(chunk->size());
+    if (next == bin_sentinel(index)) bin_map_[index / 64] &= ~(std::uint64_t{1} << (index % 64));
+  }
+  --stats_.free_chunks;
+  stats_.free_bytes -= chunk->size();
+}
+
+Chunk* Heap::take_fit(std::size_t chunk_size) {
+  std::size_t index = bin_index(chunk_size);
+  while (index < kBins) {
+    std::size_t word = index / 64;
+    std::uint64_t bits = bin_map_[word] & (~std::uint64_t{0} << (index % 64));
+    if (bits == 0) {
+      index = (word + 1) * 64;
+      continue;
+    }
+    index = word * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+    Chunk* sentinel = bin_sentinel(index);
+    // Sorted bins: the first chunk that fits is the best fit.
+    for (Chunk* c = sentinel->next_link(); c != sentinel; c = c->next_link()) {
+      if (c->size() >= chunk_size) {
+        unlink_free(c);
+        return c;
+      }
+    }
+    ++index;
+  }
+  return nullptr;
+}
+
+// chunk is free and unlinked; leaves it chunk_size long and bins the rest.
+void Heap::split(Chunk* chunk, std::size_t chunk_size) {
+  std::size_t total = chunk->size();
+  if (total - chunk_size < kMinChunk) return;
+  chunk->set_head(chunk_size | (chunk->flags() & kPInUse));
+  Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + chunk_size);
+  rest->set_head((total - chunk_size) | kPInUse);
+  rest->after()->set_prev(total - chunk_size);
+  insert_free(rest);
+}
+
+void Heap::mark_in_use(Chunk* chunk) {
+  chunk->set_head(chunk->head | kCInUse);
+  Chunk* next = chunk->after();
+  next->set_head(next->head | kPInUse);
+  poison::unpoison(chunk->payload(), chunk->size() - kHeaderSize);
+}
+
+Chunk* Heap::add_segment(std::size_t chunk_size) {
+  if (next_segment_size_ == 0) next_segment_size_ = kFirstSegment;
+  std::size_t want = chunk_size + kSegmentOverhead;
+  std::size_t size = want > next_segment_size_ ? want : next_segment_size_;
+  pages::Span* span = pages::page_allocator().allocate(size, pages::SpanKind::heap_segment, this);
+  if (span == nullptr) return nullptr;
+  if (next_segment_size_ < kMaxSegment) next_segment_size_ *= 2;
+  span_list_push(&segments_, span);
+  ++stats_.segments;
+  stats_.mapped_bytes += span->size;
+  poison::poison(reinterpret_cast<void*>(span->base), span->size);
+
+  Chunk* chunk = Chunk::at(reinterpret_cast<void*>(first_chunk_address(span)));
+  std::size_t free_size = fence_address(span) - first_chunk_address(span);
+  chunk->set_head(free_size | kPInUse);
+  Chunk* fence = Chunk::at(reinterpret_cast<void*>(fence_address(span)));
+  fence->set_prev(free_size);
+  fence->set_head(kCInUse);
+  insert_free(chunk);
+  return chunk;
+}
+
+void* Heap::allocate_direct(std::size_t bytes, std::size_t alignment) {
+  // The payload sits `offset` into the span, the header just before it; alignments
+  // above a page cost one alignment's worth of leading space.
+  const std::size_t page = platform::page_size();
+  std::size_t offset = alignment > kHeaderSize ? alignment : kHeaderSize;
+  std::size_t span_alignment = alignment > page ? alignment : page;
+  pages::Span* span = pages::page_allocator().allocate(bytes + offset, pages::SpanKind::direct, this, 0, 0,
+                                                       span_alignment);
+  if (span == nullptr) return nullptr;
+  span_list_push(&direct_, span);
+  span->owner_data = offset;
+  char* payload = reinterpret_cast<char*>(span->base) + offset;
+  Chunk* chunk = Chunk::of(payload);
+  chunk->set_prev(offset - kHeaderSize);
+  chunk->set_head(((span->size - offset + kHeaderSize) & ~kFlags) | kDirect | kCInUse | kPInUse);
+  ++stats_.direct_blocks;
+  stats_.mapped_bytes += span->size;
+  stats_.in_use_bytes += span->size;
+  ++stats_.live_chunks;
+  if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+  return payload;
+}
+
+void Heap::release_direct(Chunk* chunk) {
+  pages::Span* span = pages::page_allocator().span_of(chunk->address());
+  span_list_remove(&direct_, span);
+  --stats_.direct_blocks;
+  stats_.mapped_bytes -= span->size;
+  stats_.in_use_bytes -= span->size;
+  --stats_.live_chunks;
+  pages::page_allocator().release(span);
+}
+
+void* Heap::allocate(std::size_t bytes) {
+  if (bytes > kMaxRequest) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  std::size_t chunk_size = chunk_size_for(bytes);
+  if (chunk_size >= kDirectThreshold) return allocate_direct(bytes, kAlignment);
+  Chunk* chunk = take_fit(chunk_size);
+  if (chunk == nullptr) {
+    if (add_segment(chunk_size) == nullptr) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    chunk = take_fit(chunk_size);
+  }
+  split(chunk, chunk_size);
+  mark_in_use(chunk);
+  stats_.in_use_bytes += chunk->size();
+  ++stats_.live_chunks;
+  if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+  return chunk->payload();
+}
+
+void* Heap::allocate_aligned(std::size_t alignment, std::size_t bytes) {
+  if (alignment <= kAlignment) return allocate(bytes);
+  if (bytes > kMaxRequest || alignment > kMaxRequest || (alignment & (alignment - 1)) != 0) {
+    errno = bytes > kMaxRequest ? ENOMEM : EINVAL;
+    return nullptr;
+  }
+  if (chunk_size_for(bytes + alignment + kMinChunk) >= kDirectThreshold) return allocate_direct(bytes, alignment);
+  void* raw = allocate(bytes + alignment + kMinChunk);
+  if (raw == nullptr) return nullptr;
+  Chunk* chunk = Chunk::of(raw);
+  auto address = reinterpret_cast<std::uintptr_t>(raw);
+  if ((address & (alignment - 1)) != 0) {
+    // Give back a leading chunk of at least kMinChunk so the payload lands aligned.
+    std::uintptr_t aligned = (address + kMinChunk + alignment - 1) & ~(alignment - 1);
+    std::size_t lead = aligned - address;
+    std::size_t total = chunk->size();
+    Chunk* moved = Chunk::of(reinterpret_cast<void*>(aligned));
+    moved->set_head((total - lead) | kCInUse);
+    chunk->set_head(lead | (chunk->flags() & kPInUse) | kCInUse);
+    stats_.in_use_bytes -= lead;
+    free_chunk(chunk);
+    mark_in_use(moved);
+    chunk = moved;
+  }
+  resize_in_place(chunk->payload(), bytes);
+  return chunk->payload();
+}
+
+// chunk is marked in use; returns it to the bins, merged with free neighbours.
+void Heap::free_chunk(Chunk* chunk) {
+  std::size_t size = chunk->size();
+  poison::poison(chunk->payload(), size - kHeaderSize);
+  if (!chunk->prev_in_use()) {
+    Chunk* previous = chunk->before();
+    unlink_free(previous);
+    size += previous->size();
+    chunk = previous;
+  }
+  Chunk* next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
+  if (!next->in_use()) {
+    unlink_free(next);
+    size += next->size();
+    next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
+  }
+  chunk->set_head(size | kPInUse);
+  next->set_prev(size);
+  next->set_head(next->head & ~kPInUse);
+  insert_free(chunk);
+  maybe_release_segment(chunk);
+}
+
+void Heap::maybe_release_segment(Chunk* chunk) {
+  // Keep one segment so a program that frees everything and starts again does not
+  // pay for a fresh mapping each time.
+  if (stats_.segments <= 1) return;
+  pages::Span* span = pages::page_allocator().span_of(chunk->address());
+  if (chunk->address() != first_chunk_address(span) || chunk->after()->address() != fence_address(span)) return;
+  unlink_free(chunk);
+  span_list_remove(&segments_, span);
+  --stats_.segments;
+  stats_.mapped_bytes -= span->size;
+  poison::unpoison(reinterpret_cast<void*>(span->base), span->size);
+  pages::page_allocator().release(span);
+}
+
+void Heap::deallocate(void* payload) {
+  if (payload == nullptr) return;
+  Chunk* chunk = Chunk::of(payload);
+  if (chunk->direct()) {
+    release_direct(chunk);
+    return;
+  }
+  stats_.in_use_bytes -= chunk->size();
+  --stats_.live_chunks;
+  free_chunk(chunk);
+}
+
+bool Heap::resize_in_place(void* payload, std::size_t bytes) {
+  if (bytes > kMaxRequest) return false;
+  Chunk* chunk = Chunk::of(payload);
+  std::size_t want = chunk_size_for(bytes);
+  if (chunk->direct()) {
+    // Shrinking far below the threshold moves the block into a segment instead.
+    return usable_size(payload) >= bytes && want >= kDirectThreshold / 2;
+  }
+  if (want >= kDirectThreshold) return false;
+  std::size_t size = chunk->size();
+  if (want > size) {
+    Chunk* next = chunk->after();
+    if (next->in_use() || size + next->size() < want) return false;
+    unlink_free(next);
+    std::size_t merged = size + next->size();
+    chunk->set_head(merged | chunk->flags());
+    mark_in_use(chunk);
+    stats_.in_use_bytes += merged - size;
+    size = merged;
+  }
+  if (size - want >= kMinChunk) {
+    Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + want);
+    poison::poison(rest, kHeaderSize);
+    chunk->set_head(want | chunk->flags());
+    rest->set_head((size - want) | kPInUse | kCInUse);
+    stats_.in_use_bytes -= size - want;
+    free_chunk(rest);
+  }
+  if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+  return true;
+}
+
+void* Heap::reallocate(void* payload, std::size_t bytes) {
+  if (payload == nullptr) return allocate(bytes);
+  if (bytes > kMaxRequest) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (resize_in_place(payload, bytes)) return payload;
+  void* moved = allocate(bytes);
+  if (moved == nullptr) return nullptr;
+  std::size_t old_size = usable_size(payload);
+  std::memcpy(moved, payload, old_size < bytes ? old_size : bytes);
+  deallocate(payload);
+  return moved;
+}
+
+std::size_t Heap::usable_size(const void* payload) const {
+  Chunk* chunk = Chunk::of(payload);
+  if (chunk->direct()) {
+    pages::Span* span = pages::page_allocator().span_of(chunk->address());
+    return span->base + span->size - reinterpret_cast<std::uintptr_t>(payload);
+  }
+  return chunk->size() - kHeaderSize;
+}
+
+bool Heap::owns_live_block(const void* payload) const {
+  auto address = reinterpret_cast<std::uintptr_t>(payload);
+  if (address == 0 || (address & (kAlignment - 1)) != 0) return false;
+  pages::Span* span = pages::page_allocator().span_of(address);
+  if (span == nullptr || span->owner != this || address < span->base + kHeaderSize) return false;
+  Chunk* chunk = Chunk::of(payload);
+  if (span->kind == pages::SpanKind::direct) {
+    return chunk->direct() && chunk->in_use() && span->base + chunk->prev() == chunk->address();
+  }
+  if (span->kind != pages::SpanKind::heap_segment || address < first_chunk_address(span) + kHeaderSize) return false;
+  if (chunk->direct() || !chunk->in_use()) return false;
+  std::size_t size = chunk->size();
+  if (size < kMinChunk || chunk->address() + size > fence_address(span)) return false;
+  return chunk->after()->prev_in_use();
+}
+
+std::size_t Heap::trim() {
+  std::size_t released = 0;
+  pages::Span* span = segments_;
+  while (span != nullptr) {
+    pages::Span* next = span->list_next;
+    Chunk* chunk = Chunk::at(reinterpret_cast<void*>(first_chunk_address(span)));
+    if (!chunk->in_use() && chunk->after()->address() == fence_address(span)) {
+      unlink_free(chunk);
+      span_list_remove(&segments_, span);
+      --stats_.segments;
+      stats_.mapped_bytes -= span->size;
+      released += span->size;
+      poison::unpoison(reinterpret_cast<void*>(span->base), span->size);
+      pages::page_allocator().release(span);
+    }
+    span = next;
+  }
+  return released;
+}
+
+void Heap::release_all() {
+  for (pages::Span** list : {&segments_, &direct_}) {
+    while (*list != nullptr) {
+      pages::Span* span = *list;
+      *list = span->list_next;
+      poison::unpoison(reinterpret_cast<void*>(span->base), span->size);
+      pages::page_allocator().release(span);
+    }
+  }
+  for (std::size_t index = 0; index < kBins; ++index) bin_sentinel(index)->set_links(nullptr, nullptr);
+  for (std::uint64_t& word : bin_map_) word = 0;
+  next_segment_size_ = 0;
+  stats_ = HeapStats();
+}
+
+}  // namespace dbgalloc::heap

@@ -1,0 +1,129 @@
+// Heap: a dlmalloc-style core. Knows nothing of debugging.
+//
+// Chunks are 16-byte aligned and their sizes multiples of 16. Every chunk starts with a
+// 16-byte header; the payload handed out follows it.
+//
+//      chunk -> +----------------------------------+
+//               | prev_size: size of the previous  |  meaningful only while the
+//               |            chunk when it is free |  previous chunk is free
+//               +----------------------------------+
+//               | size | DIRECT | PINUSE | CINUSE  |  low 4 bits are flags
+//    payload -> +----------------------------------+
+//               | in use: the caller's bytes       |
+//               | free:   fd, bk (bin links)       |
+//               +----------------------------------+
+//      next  -> | prev_size = size when free (the boundary tag / footer)
+//
+// Segments come from the page allocator: a Segment record, then chunks, then a fence
+// (a header whose size is kFence, always in use) so walks stop without bounds checks.
+// Blocks of at least kDirectThreshold are mapped on their own (DIRECT flag; prev_size
+// then holds the offset of the chunk from its span's base).
+//
+// Free chunks sit in bins: 64 exact small bins (chunk sizes 32..1008, step 16) and
+// 192 large bins, four per power of two, each kept sorted by size so the first chunk
+// that fits is the best fit. A bitmap marks the non-empty bins.
+//
+// Invariants (check() verifies all of them):
+//  - chunk sizes are >= kMinChunk, multiples of 16, and tile each segment exactly up
+//    to its fence;
+//  - a chunk's CINUSE bit equals the next chunk's PINUSE bit; the first chunk of a
+//    segment has PINUSE set;
+//  - no two free chunks are adjacent (frees coalesce);
+//  - a free chunk's footer (next chunk's prev_size) equals its size;
+//  - the bins hold exactly the free chunks, each in the bin its size maps to, lists are
+//    well linked, large bins sorted, and the bitmap agrees with emptiness;
+//  - the in-use byte count equals the sum of in-use chunk sizes.
+//
+// A Heap is not thread-safe: the caller holds its lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "pages/pages.hpp"
+
+namespace dbgalloc::heap {
+
+struct HeapStats {
+  std::size_t in_use_bytes = 0;     // chunk bytes handed out (headers included)
+  std::size_t peak_in_use_bytes = 0;
+  std::size_t mapped_bytes = 0;     // segments + direct blocks
+  std::size_t live_chunks = 0;
+  std::size_t segments = 0;
+  std::size_t direct_blocks = 0;
+  std::size_t free_chunks = 0;
+  std::size_t free_bytes = 0;
+};
+
+struct CheckResult {
+  bool ok = true;
+  const char* problem = nullptr;    // static text naming the broken invariant
+  std::uintptr_t address = 0;       // the chunk where it was found
+};
+
+class Heap {
+ public:
+  static constexpr std::size_t kAlignment = 16;
+  static constexpr std::size_t kHeaderSize = 16;
+  static constexpr std::size_t kMinChunk = 32;
+  static constexpr std::size_t kDirectThreshold = 256 * 1024;
+  static constexpr std::size_t kMaxRequest = std::size_t{1} << 46;
+
+  constexpr Heap() = default;
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // 16-byte aligned payload of at least `bytes`, or nullptr (errno = ENOMEM).
+  void* allocate(std::size_t bytes);
+  // Payload aligned to `alignment` (a power of two, any size), or nullptr.
+  void* allocate_aligned(std::size_t alignment, std::size_t bytes);
+  void deallocate(void* payload);
+  // Grows or shrinks in place when the neighbour allows; else moves the contents.
+  // nullptr on failure, the old block untouched.
+  void* reallocate(void* payload, std::size_t bytes);
+  // In-place only: true when the block now holds `bytes`.
+  bool resize_in_place(void* payload, std::size_t bytes);
+
+  std::size_t usable_size(const void* payload) const;
+  // True when payload is exactly the start of a chunk of this heap that is in use.
+  // Reads only memory the page map says belongs to this heap.
+  bool owns_live_block(const void* payload) const;
+
+  CheckResult check() const;
+  HeapStats stats() const { return stats_; }
+  // Returns every segment and direct block to the OS (tests and fuzzers).
+  void release_all();
+  // Unmaps fully free segments beyond the first; returns the bytes released.
+  std::size_t trim();
+
+  struct Chunk;
+
+ private:
+  static constexpr std::size_t kSmallBins = 64;
+  static constexpr std::size_t kBins = 256;
+
+  static std::size_t bin_index(std::size_t chunk_size);
+  void insert_free(Chunk* chunk);
+  void unlink_free(Chunk* chunk);
+  Chunk* take_fit(std::size_t chunk_size);
+  void split(Chunk* chunk, std::size_t chunk_size);
+  Chunk* add_segment(std::size_t chunk_size);
+  void* allocate_direct(std::size_t bytes, std::size_t alignment);
+  void release_direct(Chunk* chunk);
+  void free_chunk(Chunk* chunk);
+  void maybe_release_segment(Chunk* chunk);
+  Chunk* bin_sentinel(std::size_t index) const;
+  void mark_in_use(Chunk* chunk);
+  CheckResult check_bins(std::size_t* free_count) const;
+
+  // Each bin's sentinel is a chunk-shaped record accessed only as a Chunk, so list
+  // code has no empty-list special cases (dlmalloc's trick, without type punning).
+  alignas(16) unsigned char bin_heads_[kBins][32] = {};
+  std::uint64_t bin_map_[kBins / 64] = {};
+  pages::Span* segments_ = nullptr;
+  pages::Span* direct_ = nullptr;
+  std::size_t next_segment_size_ = 0;
+  HeapStats stats_;
+};
+
+}  // namespace dbgalloc::heap

@@ -1,0 +1,161 @@
+// The C allocation API. Thin: argument rules glibc documents, then the debug layer.
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "debug/allocator.hpp"
+#include "heap/arenas.hpp"
+#include "interpose/runtime.hpp"
+#include "platform/platform.hpp"
+
+using dbgalloc::debug::Kind;
+using dbgalloc::interpose::ensure_started;
+
+namespace {
+bool is_power_of_two(std::size_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+void* allocate_malloc(std::size_t bytes, std::size_t alignment) {
+  ensure_started();
+  return dbgalloc::debug::allocate(bytes, alignment, Kind::malloc);
+}
+}  // namespace
+
+DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 0); }
+
+DBGALLOC_EXPORT void free(void* p) {
+  if (p == nullptr) return;
+  ensure_started();
+  dbgalloc::debug::deallocate(p, Kind::malloc);
+}
+
+DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
+  std::size_t bytes = 0;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = allocate_malloc(bytes, 0);
+  if (p != nullptr) memset(p, 0, bytes);
+  return p;
+}
+
+DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
+  ensure_started();
+  if (p != nullptr && bytes == 0) {
+    // glibc frees and returns NULL for realloc(p, 0).
+    dbgalloc::debug::deallocate(p, Kind::malloc);
+    return nullptr;
+  }
+  return dbgalloc::debug::reallocate(p, bytes);
+}
+
+DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
+  std::size_t bytes = 0;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return realloc(p, bytes);
+}
+
+DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
+  if (!is_power_of_two(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
+  int saved = errno;
+  void* p = allocate_malloc(bytes, alignment);
+  if (p == nullptr) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
+  if (!is_power_of_two(alignment)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return allocate_malloc(bytes, alignment);
+}
+
+DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
+  // glibc rounds a non-power-of-two alignment up instead of failing.
+  if (alignment > (std::size_t{1} << 40)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  std::size_t rounded = 1;
+  while (rounded < alignment) rounded <<= 1;
+  return allocate_malloc(bytes, rounded);
+}
+
+DBGALLOC_EXPORT void* valloc(std::size_t bytes) {
+  return allocate_malloc(bytes, dbgalloc::platform::page_size());
+}
+
+DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
+  std::size_t page = dbgalloc::platform::page_size();
+  std::size_t rounded = 0;
+  if (__builtin_add_overflow(bytes, page - 1, &rounded)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  rounded &= ~(page - 1);
+  return allocate_malloc(rounded == 0 ? page : rounded, page);
+}
+
+DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
+  ensure_started();
+  return dbgalloc::debug::usable_size(p);
+}
+
+DBGALLOC_EXPORT int malloc_trim(std::size_t) {
+  ensure_started();
+  return dbgalloc::heap::arenas().trim() > 0 ? 1 : 0;
+}
+
+DBGALLOC_EXPORT int mallopt(int, int) { return 1; }
+
+DBGALLOC_EXPORT struct mallinfo2 mallinfo2() {
+  ensure_started();
+  dbgalloc::heap::ArenaStats stats = dbgalloc::heap::arenas().stats();
+  struct mallinfo2 info {};
+  info.arena = stats.heap.mapped_bytes;
+  info.ordblks = stats.heap.free_chunks;
+  info.hblks = stats.heap.direct_blocks;
+  info.uordblks = stats.heap.in_use_bytes;
+  info.fordblks = stats.heap.free_bytes;
+  return info;
+}
+
+DBGALLOC_EXPORT struct mallinfo mallinfo() {
+  struct mallinfo2 wide = mallinfo2();
+  struct mallinfo info {};
+  info.arena = static_cast<int>(wide.arena);
+  info.ordblks = static_cast<int>(wide.ordblks);
+  info.hblks = static_cast<int>(wide.hblks);
+  info.uordblks = static_cast<int>(wide.uordblks);
+  info.fordblks = static_cast<int>(wide.fordblks);
+  return info;
+}
+
+DBGALLOC_EXPORT void malloc_stats() {
+  ensure_started();
+  dbgalloc::interpose::print_stats();
+}
+
+DBGALLOC_EXPORT int malloc_info(int options, FILE* stream) {
+  if (options != 0 || stream == nullptr) {
+    errno = EINVAL;
+    return -1;
+  }
+  dbgalloc::heap::ArenaStats stats = dbgalloc::heap::arenas().stats();
+  fprintf(stream, "<malloc version=\"dbgalloc-1\">\n<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
+                  "<system type=\"current\" size=\"%zu\"/>\n<inuse size=\"%zu\"/>\n</malloc>\n",
+          stats.heap.direct_blocks, stats.heap.mapped_bytes, stats.heap.mapped_bytes, stats.heap.in_use_bytes);
+  return 0;
+}

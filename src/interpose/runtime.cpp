@@ -1,0 +1,74 @@
+#include "interpose/runtime.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "heap/arenas.hpp"
+#include "options/options.hpp"
+#include "pages/pages.hpp"
+#include "platform/format.hpp"
+#include "platform/lock.hpp"
+#include "platform/platform.hpp"
+#include "report/report.hpp"
+
+namespace dbgalloc::interpose {
+
+namespace {
+constinit platform::Lock start_lock;
+std::atomic<int> start_owner{0};
+
+void before_fork() { heap::arenas().lock_all(); }
+void after_fork_parent() { heap::arenas().unlock_all(); }
+void after_fork_child() { heap::arenas().reset_locks_after_fork(); }
+}  // namespace
+
+void start_slow() {
+  // A malloc from inside start-up (none is expected) must not wait for itself.
+  int self = platform::thread_id();
+  if (start_owner.load(std::memory_order_relaxed) == self) return;
+  platform::LockGuard guard(start_lock);
+  if (started_flag) return;
+  start_owner.store(self, std::memory_order_relaxed);
+
+  platform::capture_stderr();
+  options::Options parsed;
+  platform::StackText<1024> error;
+  if (!options::parse(platform::get_env("DBGALLOC_OPTIONS"), &parsed, error)) {
+    // Refuse to run on a guess: the user asked for something we cannot do.
+    error.flush();
+    _exit(1);
+  }
+  options::set_current(parsed);
+  heap::arenas().set_count(static_cast<std::size_t>(parsed.arenas));
+
+  start_owner.store(0, std::memory_order_relaxed);
+  __atomic_store_n(&started_flag, true, __ATOMIC_RELEASE);
+}
+
+void print_stats() {
+  heap::ArenaStats stats = heap::arenas().stats();
+  pages::PageStats page_stats = pages::page_allocator().stats();
+  platform::StackText<512> out;
+  out.text("dbgalloc: pid ").dec(static_cast<std::uint64_t>(platform::process_id())).text(": ")
+      .dec(stats.allocations).text(" allocations, ").dec(stats.frees).text(" frees, ")
+      .dec(stats.heap.live_chunks).text(" blocks live (").bytes(stats.heap.in_use_bytes).text("), peak ")
+      .bytes(stats.heap.peak_in_use_bytes).text(" in use, ").bytes(page_stats.peak_mapped_bytes)
+      .text(" mapped at peak, ").dec(report::error_count()).text(" errors\n");
+  out.flush();
+}
+
+namespace {
+__attribute__((constructor(101))) void on_load() {
+  ensure_started();
+  // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+__attribute__((destructor(101))) void on_unload() {
+  if (options::current().print_stats) print_stats();
+}
+}  // namespace
+
+}  // namespace dbgalloc::interpose

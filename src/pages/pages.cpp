@@ -1,0 +1,148 @@
+#include "pages/pages.hpp"
+
+#include <errno.h>
+
+#include <new>
+
+#include "platform/platform.hpp"
+
+namespace dbgalloc::pages {
+
+namespace {
+constexpr std::size_t kLeafEntries = std::size_t{1} << PageMap::kLeafBits;
+constexpr std::size_t kDescriptorSlab = 64 * 1024;
+
+// Constant-initialised so it works before any constructor, including ours, has run.
+constinit PageAllocator global_pages;
+}  // namespace
+
+PageAllocator& page_allocator() { return global_pages; }
+
+Span* PageMap::span_of(std::uintptr_t address) const {
+  std::uintptr_t page = address >> kPageShift;
+  std::uintptr_t top = page >> kLeafBits;
+  if (top >= (std::uintptr_t{1} << kTopBits)) return nullptr;
+  Leaf* leaf = top_[top].load(std::memory_order_acquire);
+  if (leaf == nullptr) return nullptr;
+  return leaf[page & (kLeafEntries - 1)].load(std::memory_order_acquire);
+}
+
+bool PageMap::assign(std::uintptr_t begin, std::size_t bytes, Span* span) {
+  std::uintptr_t first = begin >> kPageShift;
+  std::uintptr_t last = (begin + bytes - 1) >> kPageShift;
+  if ((last >> kLeafBits) >= (std::uintptr_t{1} << kTopBits)) return false;
+  for (std::uintptr_t page = first; page <= last; ++page) {
+    std::uintptr_t top = page >> kLeafBits;
+    Leaf* leaf = top_[top].load(std::memory_order_acquire);
+    if (leaf == nullptr) {
+      if (span == nullptr) continue;
+      // Callers hold the allocator lock, so no other thread maps this leaf.
+      leaf = static_cast<Leaf*>(platform::map(kLeafEntries * sizeof(Leaf)));
+      if (leaf == nullptr) return false;
+      top_[top].store(leaf, std::memory_order_release);
+    }
+    leaf[page & (kLeafEntries - 1)].store(span, std::memory_order_release);
+  }
+  return true;
+}
+
+Span* PageAllocator::new_descriptor() {
+  if (free_descriptors_ == nullptr) {
+    auto* slab = static_cast<Span*>(platform::map(kDescriptorSlab));
+    if (slab == nullptr) return nullptr;
+    for (std::size_t i = 0; i < kDescriptorSlab / sizeof(Span); ++i) {
+      Span* span = new (&slab[i]) Span();
+      span->list_next = free_descriptors_;
+      free_descriptors_ = span;
+    }
+  }
+  Span* span = free_descriptors_;
+  free_descriptors_ = span->list_next;
+  *span = Span();
+  return span;
+}
+
+void PageAllocator::recycle_descriptor(Span* span) {
+  *span = Span();
+  span->list_next = free_descriptors_;
+  free_descriptors_ = span;
+}
+
+Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std::size_t guard_before,
+                              std::size_t guard_after, std::size_t alignment) {
+  const std::size_t page = platform::page_size();
+  if (alignment < page) alignment = page;
+  if (bytes == 0 || bytes > (std::size_t{1} << 46) || alignment > (std::size_t{1} << 40)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  bytes = round_up(bytes, page);
+  guard_before = round_up(guard_before, page);
+  guard_after = round_up(guard_after, page);
+  const std::size_t slack = alignment > page ? alignment - page : 0;
+  const std::size_t total = guard_before + bytes + guard_after + slack;
+
+  platform::LockGuard guard(lock_);
+  Span* span = new_descriptor();
+  if (span == nullptr) {
+    ++stats_.map_failures;
+    errno = ENOMEM;
+    return nullptr;
+  }
+  auto* raw = static_cast<char*>(platform::map(total));
+  if (raw == nullptr) {
+    ++stats_.map_failures;
+    recycle_descriptor(span);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // Trim the alignment slack so the span is exactly guard + bytes + guard.
+  auto begin = reinterpret_cast<std::uintptr_t>(raw);
+  std::uintptr_t base = round_up(begin + guard_before, alignment);
+  std::uintptr_t map_begin = base - guard_before;
+  std::uintptr_t map_end = base + bytes + guard_after;
+  if (map_begin > begin) platform::unmap(raw, map_begin - begin);
+  if (begin + total > map_end) platform::unmap(reinterpret_cast<void*>(map_end), begin + total - map_end);
+
+  span->base = base;
+  span->size = bytes;
+  span->guard_before = guard_before;
+  span->guard_after = guard_after;
+  span->kind = kind;
+  span->owner = owner;
+
+  // Each guard splits the mapping; near vm.max_map_count this is what fails first.
+  bool ok = true;
+  if (guard_before > 0) ok = platform::protect_none(reinterpret_cast<void*>(map_begin), guard_before);
+  if (ok && guard_after > 0) ok = platform::protect_none(reinterpret_cast<void*>(base + bytes), guard_after);
+  if (ok) ok = map_.assign(map_begin, span->map_size(), span);
+  if (!ok) {
+    map_.assign(map_begin, span->map_size(), nullptr);
+    platform::unmap(reinterpret_cast<void*>(map_begin), span->map_size());
+    ++stats_.map_failures;
+    recycle_descriptor(span);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  stats_.mapped_bytes += span->map_size();
+  if (stats_.mapped_bytes > stats_.peak_mapped_bytes) stats_.peak_mapped_bytes = stats_.mapped_bytes;
+  ++stats_.live_spans;
+  return span;
+}
+
+void PageAllocator::release(Span* span) {
+  if (span == nullptr) return;
+  platform::LockGuard guard(lock_);
+  map_.assign(span->map_begin(), span->map_size(), nullptr);
+  platform::unmap(reinterpret_cast<void*>(span->map_begin()), span->map_size());
+  stats_.mapped_bytes -= span->map_size();
+  --stats_.live_spans;
+  recycle_descriptor(span);
+}
+
+PageStats PageAllocator::stats() const {
+  platform::LockGuard guard(lock_);
+  return stats_;
+}
+
+}  // namespace dbgalloc::pages
