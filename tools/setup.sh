@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# One-step set-up for dbgalloc on Debian 12: installs what is missing, then configures
+# and builds build/ (gcc) and, with --fuzz, build-fuzz/ (clang, -Dfuzzing=true).
+# Idempotent: when everything is installed and configured it only runs ninja.
+#
+#   tools/setup.sh [--fuzz] [--no-build] [-j N]
+#
+# Environment: DBGALLOC_JOBS (ninja parallelism, default: number of cores).
+set -euo pipefail
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+fuzz=0
+build=1
+jobs=${DBGALLOC_JOBS:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --fuzz) fuzz=1 ;;
+    --no-build) build=0 ;;
+    -j) shift; jobs=${1:?-j needs a number} ;;
+    -j*) jobs=${1#-j} ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+say() { printf 'setup: %s\n' "$*"; }
+
+# --- packages ---------------------------------------------------------------------
+# Required: the build, the unit tests and the real programs the integration tests run.
+required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
+          libboost-stacktrace1.74-dev libgcc-12-dev python3 perl sqlite3 git file)
+# Optional: llvm-symbolizer, valgrind. Installed when missing, failures ignored.
+optional=(llvm valgrind)
+
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for p in "${required[@]}"; do is_installed "$p" || missing+=("$p"); done
+missing_optional=()
+for p in "${optional[@]}"; do is_installed "$p" || missing_optional+=("$p"); done
+# libFuzzer/ASan runtimes: needed for --fuzz; packaged separately on Debian 12.
+fuzzer_rt_present() {
+  command -v clang++ >/dev/null 2>&1 || return 1
+  local f
+  f=$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null) || return 1
+  [ -f "$f" ]
+}
+need_rt=0
+if ! fuzzer_rt_present && ! is_installed libclang-rt-14-dev; then need_rt=1; fi
+
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_optional[@]} -gt 0 ] || [ $need_rt = 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "setup: missing packages: ${missing[*]} ${missing_optional[*]}" >&2
+    echo "setup: run as root (or install sudo) so they can be installed" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+       -o Dpkg::Use-Pty=0 --no-install-recommends)
+  say "apt-get update"
+  "${sudo[@]}" apt-get -q update </dev/null >/dev/null
+  if [ $need_rt = 1 ] && apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
+    missing+=(libclang-rt-14-dev)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    "${apt[@]}" install "${missing[@]}" </dev/null >/dev/null
+  fi
+  for p in "${missing_optional[@]}"; do
+    say "installing $p (optional)"
+    "${apt[@]}" install "$p" </dev/null >/dev/null 2>&1 || say "could not install $p (optional, skipped)"
+  done
+else
+  say "all packages present"
+fi
+
+[ $build = 1 ] || exit 0
+
+# --- configure and build ------------------------------------------------------------
+ninja_jobs=()
+[ -n "$jobs" ] && ninja_jobs=(-j "$jobs")
+
+# quietly LABEL CMD...: runs CMD with its output in a log, printed only on failure.
+quietly() {
+  local label=$1 log; shift
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "setup: $label failed" >&2
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# configure DIR CC CXX [meson options...]
+configure() {
+  local dir=$1 cc=$2 cxx=$3; shift 3
+  if [ -f "$dir/meson-private/coredata.dat" ]; then
+    say "reconfiguring ${dir#"$root"/}"
+    quietly "meson setup --reconfigure ${dir#"$root"/}" meson setup --reconfigure "$dir" "$root" "$@"
+  else
+    say "configuring ${dir#"$root"/} with $cxx"
+    quietly "meson setup ${dir#"$root"/}" env CC="$cc" CXX="$cxx" meson setup "$dir" "$root" "$@"
+  fi
+}
+
+build_dir() {
+  local dir=$1
+  say "building ${dir#"$root"/}"
+  quietly "build of ${dir#"$root"/}" ninja -C "$dir" "${ninja_jobs[@]}"
+}
+
+configure "$root/build" gcc g++
+build_dir "$root/build"
+
+if [ $fuzz = 1 ]; then
+  if ! fuzzer_rt_present; then
+    echo "setup: clang's libFuzzer runtime is missing (libclang-rt-14-dev)" >&2
+    exit 1
+  fi
+  configure "$root/build-fuzz" clang clang++ -Dfuzzing=true
+  build_dir "$root/build-fuzz"
+fi
+if [ $fuzz = 1 ]; then say "done: build/ and build-fuzz/"; else say "done: build/"; fi
