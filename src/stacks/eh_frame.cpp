@@ -6,6 +6,7 @@
 #include <link.h>
 
 #include <cstddef>
+#include <cstring>
 
 namespace dbgalloc::stacks {
 

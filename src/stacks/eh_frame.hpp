@@ -16,8 +16,8 @@
 // Nothing here allocates, and all reads stay inside the FDE's declared length.
 #pragma once
 
+#include <bit>
 #include <cstdint>
-#include <cstring>
 
 namespace dbgalloc::stacks {
 
@@ -31,16 +31,8 @@ struct UnwindRule {
   std::uint8_t cfa_from_rbp = 0;
 
   // Rules travel through the rule cache as one 64-bit word (never 0: kind != 0).
-  std::uint64_t pack() const {
-    std::uint64_t word = 0;
-    std::memcpy(&word, this, sizeof word);
-    return word;
-  }
-  static UnwindRule unpack(std::uint64_t word) {
-    UnwindRule rule;
-    std::memcpy(&rule, &word, sizeof rule);
-    return rule;
-  }
+  std::uint64_t pack() const { return std::bit_cast<std::uint64_t>(*this); }
+  static UnwindRule unpack(std::uint64_t word) { return std::bit_cast<UnwindRule>(word); }
 };
 static_assert(sizeof(UnwindRule) == 8);
 

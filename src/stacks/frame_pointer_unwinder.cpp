@@ -1,8 +1,6 @@
 // Frame-pointer unwinder: see frame_pointer_unwinder.hpp.
 #include "stacks/frame_pointer_unwinder.hpp"
 
-#include "platform/platform.hpp"
-#include "platform/reentry.hpp"
 #include "stacks/stack_bounds.hpp"
 
 namespace dbgalloc::stacks::frame_pointer_unwinder {
@@ -18,7 +16,8 @@ __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_
   if (fp > low) low = fp;
   std::size_t count = 0;
   while (count < max) {
-    if (fp < low || fp + 2 * sizeof(std::uintptr_t) > high || (fp & 7) != 0) break;
+    // Written so that a frame pointer near the top of the address space cannot wrap.
+    if (fp < low || fp > high || high - fp < 2 * sizeof(std::uintptr_t) || (fp & 7) != 0) break;
     const auto* record = reinterpret_cast<const std::uintptr_t*>(fp);
     std::uintptr_t next = record[0];
     std::uintptr_t return_address = record[1];

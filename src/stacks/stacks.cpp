@@ -1,0 +1,64 @@
+// Stacks API: the configured unwinder, the process depot, and record/lookup on top.
+//
+// The process depot is a constant-initialised global with a trivial destructor: it is
+// usable before any constructor runs (malloc may be called by the loader) and is still
+// there while other threads record during exit.
+#include "stacks/stacks.hpp"
+
+#include <atomic>
+
+#include "stacks/cached_cfi_unwinder.hpp"
+#include "stacks/cfi_unwinder.hpp"
+#include "stacks/frame_pointer_unwinder.hpp"
+#include "stacks/stack_depot.hpp"
+
+namespace dbgalloc::stacks {
+
+namespace {
+constinit StackDepot process_depot;
+std::atomic<Unwinder> current_unwinder{Unwinder::cfi_cached};
+std::atomic<std::size_t> current_depth{kDefaultDepth};
+
+// Keeps a call from being compiled as a tail call, which would remove the caller's
+// frame and shift every `skip` count by one.
+inline void no_tail_call() { asm volatile("" ::: "memory"); }
+}  // namespace
+
+void configure(Unwinder unwinder, std::size_t max_depth) {
+  if (max_depth < 1) max_depth = 1;
+  if (max_depth > kMaxFrames) max_depth = kMaxFrames;
+  current_unwinder.store(unwinder, std::memory_order_relaxed);
+  current_depth.store(max_depth, std::memory_order_relaxed);
+}
+
+Unwinder configured_unwinder() { return current_unwinder.load(std::memory_order_relaxed); }
+std::size_t configured_depth() { return current_depth.load(std::memory_order_relaxed); }
+
+__attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip) {
+  std::size_t count = 0;
+  switch (current_unwinder.load(std::memory_order_relaxed)) {
+    case Unwinder::frame_pointer: count = frame_pointer_unwinder::capture(frames, max, skip + 1); break;
+    case Unwinder::cfi: count = cfi_unwinder::capture(frames, max, skip + 1); break;
+    case Unwinder::cfi_cached: count = cached_cfi_unwinder::capture(frames, max, skip + 1); break;
+  }
+  no_tail_call();
+  return count;
+}
+
+__attribute__((noinline)) StackId record(std::size_t skip) {
+  std::uintptr_t frames[kMaxFrames];
+  std::size_t depth = current_depth.load(std::memory_order_relaxed);
+  std::size_t count = capture(frames, depth, skip + 1);
+  no_tail_call();
+  // A full buffer most likely means the stack was deeper than the limit.
+  if (count == depth) process_depot.count_truncated();
+  return process_depot.insert(frames, count);
+}
+
+std::size_t lookup(StackId id, std::uintptr_t* frames, std::size_t max) {
+  return process_depot.get(id, frames, max);
+}
+
+DepotStats depot_stats() { return process_depot.stats(); }
+
+}  // namespace dbgalloc::stacks

@@ -1,0 +1,80 @@
+// The cached CFI unwinder returns exactly the frames _Unwind_Backtrace returns, through
+// code with and without frame pointers, over many differently shaped chains, on first
+// (cache miss) and later (cache hit) walks.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "stack_test_support.hpp"
+#include "stacks/cached_cfi_unwinder.hpp"
+#include "stacks/cfi_unwinder.hpp"
+
+namespace {
+
+using namespace dbgalloc::stacks;
+using stacks_test::run_chain;
+
+void expect_same_as_unwind_backtrace(bool with_frame_pointers, int depth, unsigned shape) {
+  auto reference = run_chain(with_frame_pointers, depth, shape, cfi_unwinder::capture, 128);
+  auto cached = run_chain(with_frame_pointers, depth, shape, cached_cfi_unwinder::capture, 128);
+  auto again = run_chain(with_frame_pointers, depth, shape, cached_cfi_unwinder::capture, 128);
+  ASSERT_GE(reference.size(), static_cast<std::size_t>(depth) + 4);
+  EXPECT_EQ(cached, reference) << (with_frame_pointers ? "with" : "without")
+                               << " frame pointers, depth " << depth << ", shape " << std::hex << shape;
+  EXPECT_EQ(again, reference);
+}
+
+TEST(CachedCfiUnwinder, same_frames_as_unwind_backtrace_without_frame_pointers) {
+  unsigned shape = 0x12345678;
+  for (int i = 0; i < 200; ++i) {
+    shape = shape * 1664525u + 1013904223u;
+    expect_same_as_unwind_backtrace(false, 1 + i % 40, shape);
+  }
+}
+
+TEST(CachedCfiUnwinder, same_frames_as_unwind_backtrace_with_frame_pointers) {
+  unsigned shape = 0x9abcdef0;
+  for (int i = 0; i < 200; ++i) {
+    shape = shape * 1664525u + 1013904223u;
+    expect_same_as_unwind_backtrace(true, 1 + i % 40, shape);
+  }
+}
+
+TEST(CachedCfiUnwinder, reaches_the_end_of_the_stack_in_a_new_thread) {
+  // A thread's outermost frame (clone3) ends the stack with an undefined return
+  // address; both unwinders must stop at the same frame.
+  std::vector<std::uintptr_t> reference, cached;
+  std::thread([&] {
+    reference = run_chain(false, 5, 0x2d2d2d2d, cfi_unwinder::capture, 128);
+    cached = run_chain(false, 5, 0x2d2d2d2d, cached_cfi_unwinder::capture, 128);
+  }).join();
+  ASSERT_LT(reference.size(), 128u);
+  EXPECT_EQ(cached, reference);
+}
+
+TEST(CachedCfiUnwinder, truncates_at_max_and_honours_skip) {
+  auto all = run_chain(false, 20, 0x3c3c3c3c, cached_cfi_unwinder::capture, 128);
+  auto first5 = run_chain(false, 20, 0x3c3c3c3c, cached_cfi_unwinder::capture, 5);
+  ASSERT_EQ(first5.size(), 5u);
+  EXPECT_TRUE(std::equal(first5.begin(), first5.end(), all.begin()));
+  std::uintptr_t with_skip[64];
+  std::uintptr_t without_skip[64];
+  std::size_t n0 = cached_cfi_unwinder::capture(without_skip, 64, 0);
+  std::size_t n2 = cached_cfi_unwinder::capture(with_skip, 64, 2);
+  ASSERT_EQ(n2 + 2, n0);
+  EXPECT_TRUE(std::equal(with_skip, with_skip + n2, without_skip + 2));
+}
+
+TEST(CachedCfiUnwinder, caches_rules_and_does_not_fall_back_on_ordinary_code) {
+  cached_cfi_unwinder::Stats before{}, after{};
+  for (int i = 0; i < 101; ++i) {
+    // One call site, so the first walk meets every PC of the later ones.
+    run_chain(false, 16, 0x1b1b1b1b, cached_cfi_unwinder::capture);
+    (i == 0 ? before : after) = cached_cfi_unwinder::stats();
+  }
+  EXPECT_GT(before.rules_cached, 10u);
+  EXPECT_EQ(after.rules_cached, before.rules_cached) << "a warm walk must not miss";
+  EXPECT_EQ(after.fallbacks, before.fallbacks) << "no frame of this chain needs _Unwind_Backtrace";
+}
+
+}  // namespace
