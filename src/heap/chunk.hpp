@@ -41,6 +41,8 @@ struct Heap::Chunk {
   DBGALLOC_NO_ASAN bool direct() const { return (head & kDirect) != 0; }
   DBGALLOC_NO_ASAN std::size_t flags() const { return head & kFlags; }
   DBGALLOC_NO_ASAN void set_head(std::size_t value) { head = value; }
+  DBGALLOC_NO_ASAN void add_flags(std::size_t flags) { head |= flags; }
+  DBGALLOC_NO_ASAN void clear_flags(std::size_t flags) { head &= ~flags; }
   DBGALLOC_NO_ASAN std::size_t prev() const { return prev_size; }
   DBGALLOC_NO_ASAN void set_prev(std::size_t value) { prev_size = value; }
   DBGALLOC_NO_ASAN Chunk* next_link() const { return fd; }

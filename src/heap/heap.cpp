@@ -86,19 +86,21 @@ void Heap::split(Chunk* chunk, std::size_t chunk_size) {
 }
 
 void Heap::mark_in_use(Chunk* chunk) {
-  chunk->set_head(chunk->head | kCInUse);
+  chunk->add_flags(kCInUse);
   Chunk* next = chunk->after();
-  next->set_head(next->head | kPInUse);
+  next->add_flags(kPInUse);
   poison::unpoison(chunk->payload(), chunk->size() - kHeaderSize);
 }
 
 Chunk* Heap::add_segment(std::size_t chunk_size) {
-  if (next_segment_size_ == 0) next_segment_size_ = kFirstSegment;
+  // Segments grow with the heap (a quarter of what is mapped), so big heaps need few
+  // mappings and a heap that shrank starts small again.
+  std::size_t grow = stats_.mapped_bytes / 4;
+  grow = grow < kFirstSegment ? kFirstSegment : (grow > kMaxSegment ? kMaxSegment : grow);
   std::size_t want = chunk_size + kSegmentOverhead;
-  std::size_t size = want > next_segment_size_ ? want : next_segment_size_;
+  std::size_t size = want > grow ? want : grow;
   pages::Span* span = pages::page_allocator().allocate(size, pages::SpanKind::heap_segment, this);
   if (span == nullptr) return nullptr;
-  if (next_segment_size_ < kMaxSegment) next_segment_size_ *= 2;
   span_list_push(&segments_, span);
   ++stats_.segments;
   stats_.mapped_bytes += span->size;
@@ -216,7 +218,7 @@ void Heap::free_chunk(Chunk* chunk) {
   }
   chunk->set_head(size | kPInUse);
   next->set_prev(size);
-  next->set_head(next->head & ~kPInUse);
+  next->clear_flags(kPInUse);
   insert_free(chunk);
   maybe_release_segment(chunk);
 }
@@ -350,7 +352,6 @@ void Heap::release_all() {
   }
   for (std::size_t index = 0; index < kBins; ++index) bin_sentinel(index)->set_links(nullptr, nullptr);
   for (std::uint64_t& word : bin_map_) word = 0;
-  next_segment_size_ = 0;
   stats_ = HeapStats();
 }
 

@@ -122,7 +122,6 @@ class Heap {
   std::uint64_t bin_map_[kBins / 64] = {};
   pages::Span* segments_ = nullptr;
   pages::Span* direct_ = nullptr;
-  std::size_t next_segment_size_ = 0;
   HeapStats stats_;
 };
 
