@@ -31,10 +31,12 @@ Arenas::Arena& Arenas::mine() {
 Arenas::Arena* Arenas::owner_of(const void* p) {
   pages::Span* span = pages::page_allocator().span_of(p);
   if (span == nullptr) return nullptr;
-  for (Arena& arena : arenas_) {
-    if (span->owner == &arena.heap) return &arena;
-  }
-  return nullptr;
+  // The owner is one of our arenas' heaps exactly when it points into arenas_.
+  auto owner = reinterpret_cast<std::uintptr_t>(span->owner);
+  auto first = reinterpret_cast<std::uintptr_t>(&arenas_[0]);
+  if (owner < first || owner >= first + sizeof arenas_) return nullptr;
+  Arena* arena = &arenas_[(owner - first) / sizeof(Arena)];
+  return span->owner == &arena->heap ? arena : nullptr;
 }
 
 void* Arenas::allocate(std::size_t bytes) {
