@@ -30,18 +30,28 @@ std::uint64_t StackDepot::hash_frames(const std::uintptr_t* frames, std::size_t 
   return mix(h);
 }
 
+// `base` points at the slot table; the salt sits just before it.
+std::uint32_t StackDepot::seal_for(const char* base, std::uint64_t offset) {
+  std::uint64_t salt = 0;
+  std::memcpy(&salt, base - kSaltBytes, sizeof salt);
+  return static_cast<std::uint32_t>(mix(offset ^ salt) >> 32);
+}
+
 char* StackDepot::storage() {
   char* base = base_.load(std::memory_order_acquire);
   if (base != nullptr || map_failed_.load(std::memory_order_relaxed)) return base;
-  char* fresh = static_cast<char*>(platform::map(table_bytes() + arena_bytes_));
-  if (fresh == nullptr) {
+  char* mapping = static_cast<char*>(platform::map(mapping_bytes()));
+  if (mapping == nullptr) {
     map_failed_.store(true, std::memory_order_relaxed);
     return nullptr;
   }
+  std::uint64_t salt = platform::random_u64();
+  std::memcpy(mapping, &salt, sizeof salt);
+  char* fresh = mapping + kSaltBytes;
   char* expected = nullptr;
   if (base_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return fresh;
   // Another thread mapped first; its mapping is the depot.
-  platform::unmap(fresh, table_bytes() + arena_bytes_);
+  platform::unmap(mapping, mapping_bytes());
   return expected;
 }
 
@@ -54,7 +64,7 @@ StackId StackDepot::allocate_record(std::uint64_t hash, const std::uintptr_t* fr
   auto* record = reinterpret_cast<Record*>(arena + offset);
   record->hash = hash;
   record->count = static_cast<std::uint32_t>(count);
-  record->reserved = 0;
+  record->seal = seal_for(base_.load(std::memory_order_relaxed), offset);
   std::memcpy(record->frames, frames, count * sizeof(std::uintptr_t));
   return static_cast<StackId>(offset / 8 + 1);
 }
@@ -68,6 +78,7 @@ const StackDepot::Record* StackDepot::record_of(StackId id) const {
   std::uint64_t offset = std::uint64_t{id - 1} * 8;
   if (offset + kRecordHeader > limit) return nullptr;
   auto* record = reinterpret_cast<const Record*>(base + table_bytes() + offset);
+  if (record->seal != seal_for(base, offset)) return nullptr;
   if (record->count == 0 || record->count > kMaxFrames) return nullptr;
   if (offset + kRecordHeader + record->count * sizeof(std::uintptr_t) > limit) return nullptr;
   return record;
@@ -148,7 +159,7 @@ DepotStats StackDepot::stats() const {
 
 void StackDepot::release() {
   char* base = base_.exchange(nullptr, std::memory_order_acq_rel);
-  if (base != nullptr) platform::unmap(base, table_bytes() + arena_bytes_);
+  if (base != nullptr) platform::unmap(base - kSaltBytes, mapping_bytes());
   map_failed_.store(false, std::memory_order_relaxed);
   arena_used_.store(0, std::memory_order_relaxed);
   stored_.store(0, std::memory_order_relaxed);

@@ -2,8 +2,8 @@
 //
 // Memory: one mapping made on first insert (platform::map, MAP_NORESERVE, so untouched
 // pages cost nothing), holding
-//   [ slot table: table_slots x atomic<uint64_t> ][ record arena: arena_bytes ]
-// A record is { uint64 hash; uint32 count; uint32 reserved; uintptr frames[count] },
+//   [ salt, 64 B ][ slot table: table_slots x atomic<uint64_t> ][ record arena: arena_bytes ]
+// A record is { uint64 hash; uint32 count; uint32 seal; uintptr frames[count] },
 // bump-allocated with one fetch_add and never freed or moved. Its id is
 // (offset / 8) + 1, so ids are dense, never 0 and never kDepotFull.
 // A slot is 0 (empty) or (hash >> 32) << 32 | id: the high half lets a probe reject a
@@ -20,8 +20,10 @@
 // every id ever returned stays valid.
 //
 // get() trusts nothing about the id (it may come from a corrupted block header): the
-// offset must lie inside the published arena and the record's frames must hash to its
-// stored hash, otherwise it reads as empty.
+// offset must lie inside the published arena, the record's seal must be the one for
+// its offset (a hash of offset and a random per-depot salt, so stored frame values
+// cannot imitate a record header) and its frames must hash to its stored hash;
+// otherwise it reads as empty.
 #pragma once
 
 #include <atomic>
@@ -64,7 +66,7 @@ class StackDepot {
   struct Record {
     std::uint64_t hash;
     std::uint32_t count;
-    std::uint32_t reserved;
+    std::uint32_t seal;
     std::uintptr_t frames[];
   };
 
@@ -75,18 +77,23 @@ class StackDepot {
   }
   static std::uint64_t hash_frames(const std::uintptr_t* frames, std::size_t count);
 
+  static constexpr std::size_t kSaltBytes = 64;
   std::size_t table_bytes() const { return (mask_ + 1) * sizeof(std::uint64_t); }
+  std::size_t mapping_bytes() const { return kSaltBytes + table_bytes() + arena_bytes_; }
+  static std::uint32_t seal_for(const char* base, std::uint64_t offset);
   char* storage();  // maps on first call; nullptr if the kernel refused
   StackId allocate_record(std::uint64_t hash, const std::uintptr_t* frames, std::size_t count);
   const Record* record_of(StackId id) const;
   bool equals(StackId id, std::uint64_t hash, const std::uintptr_t* frames, std::size_t count) const;
 
+  // Read-mostly fields and the two hot counters live on separate cache lines, so
+  // inserting threads do not invalidate each other's view of base_ on every insert.
   std::size_t mask_;
   std::size_t arena_bytes_;
   std::atomic<char*> base_{nullptr};
   std::atomic<bool> map_failed_{false};
-  std::atomic<std::uint64_t> arena_used_{0};  // may run past arena_bytes_ once full
-  std::atomic<std::uint64_t> stored_{0};
+  alignas(64) std::atomic<std::uint64_t> arena_used_{0};  // may run past arena_bytes_ once full
+  alignas(64) std::atomic<std::uint64_t> stored_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> truncated_{0};
   std::atomic<std::uint64_t> wasted_{0};
