@@ -96,7 +96,13 @@ quietly() {
   local label=$1 log; shift
   log=$(mktemp)
   if ! "$@" >"$log" 2>&1; then
-    cat "$log" >&2
+    if [ "$(wc -l <"$log")" -gt 80 ]; then
+      grep -m 10 -A 3 '^FAILED: ' "$log" >&2 || true
+      echo "[...] (last 50 lines of $(wc -l <"$log")):" >&2
+      tail -n 50 "$log" >&2
+    else
+      cat "$log" >&2
+    fi
     rm -f "$log"
     echo "setup: $label failed" >&2
     return 1
