@@ -125,7 +125,8 @@ configure() {
 build_dir() {
   local dir=$1
   say "building ${dir#"$root"/}"
-  quietly "build of ${dir#"$root"/}" ninja -C "$dir" "${ninja_jobs[@]}"
+  # -k 0: build all that can be built, so one broken target does not hide the rest.
+  quietly "build of ${dir#"$root"/}" ninja -C "$dir" -k 0 "${ninja_jobs[@]}"
 }
 
 configure "$root/build" gcc g++

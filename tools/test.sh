@@ -23,7 +23,8 @@ run_suite() {
   local log=$dir/meson-logs/testlog.json
   rm -f "$log"
   echo "== meson test -C ${dir#"$root"/} $*"
-  meson test -C "$dir" --print-errorlogs "$@"
+  # setup.sh has just built everything it could: run what is there.
+  meson test -C "$dir" --no-rebuild --print-errorlogs "$@"
   local status=$?
   if [ -f "$log" ]; then
     logs+=("$log")
@@ -33,6 +34,15 @@ run_suite() {
   fi
 }
 
+# has_fuzz_tests DIR: true when DIR defines at least one test in suite "fuzz".
+has_fuzz_tests() {
+  meson introspect "$1" --tests 2>/dev/null | "$py" -c '
+import json, sys
+tests = json.load(sys.stdin)
+sys.exit(0 if any(s.split(":")[-1] == "fuzz" for t in tests for s in t.get("suite", [])) else 1)
+'
+}
+
 if [ -f build/meson-private/coredata.dat ]; then
   run_suite "$root/build"
 else
@@ -40,7 +50,7 @@ else
 fi
 
 if [ -f build-fuzz/meson-private/coredata.dat ]; then
-  if meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -q ':fuzz / '; then
+  if has_fuzz_tests build-fuzz; then
     run_suite "$root/build-fuzz" --suite fuzz
   else
     echo "== build-fuzz: no fuzz tests defined yet, skipped"
