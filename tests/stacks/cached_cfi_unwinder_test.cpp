@@ -3,6 +3,7 @@
 // (cache miss) and later (cache hit) walks.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "stack_test_support.hpp"
@@ -38,6 +39,31 @@ TEST(CachedCfiUnwinder, same_frames_as_unwind_backtrace_with_frame_pointers) {
     shape = shape * 1664525u + 1013904223u;
     expect_same_as_unwind_backtrace(true, 1 + i % 40, shape);
   }
+}
+
+struct QsortCapture {
+  std::vector<std::uintptr_t> cfi, cached;
+} qsort_capture;
+
+int compare_and_capture(const void* a, const void* b) {
+  if (qsort_capture.cfi.empty()) {
+    std::uintptr_t frames[64];
+    qsort_capture.cfi.assign(frames, frames + cfi_unwinder::capture(frames, 64, 0));
+    qsort_capture.cached.assign(frames, frames + cached_cfi_unwinder::capture(frames, 64, 0));
+  }
+  return *static_cast<const int*>(a) - *static_cast<const int*>(b);
+}
+
+TEST(CachedCfiUnwinder, same_frames_through_glibc_built_without_frame_pointers) {
+  // Debian's libc has no frame pointers; qsort calls back into us through it.
+  int values[64];
+  for (int i = 0; i < 64; ++i) values[i] = (i * 37) % 64;
+  qsort_capture = {};
+  qsort(values, 64, sizeof(int), compare_and_capture);
+  ASSERT_GE(qsort_capture.cfi.size(), 4u);
+  // Frame 0 is the call site inside compare_and_capture, different for each call.
+  EXPECT_EQ(std::vector<std::uintptr_t>(qsort_capture.cached.begin() + 1, qsort_capture.cached.end()),
+            std::vector<std::uintptr_t>(qsort_capture.cfi.begin() + 1, qsort_capture.cfi.end()));
 }
 
 TEST(CachedCfiUnwinder, reaches_the_end_of_the_stack_in_a_new_thread) {
