@@ -30,67 +30,6 @@ done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'setup: %s\n' "$*"; }
 
-# --- packages ---------------------------------------------------------------------
-# Required: the build, the unit tests and the real programs the integration tests run.
-required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
-          libboost-stacktrace1.74-dev libgcc-12-dev python3 perl sqlite3 git file)
-# Optional: llvm-symbolizer, valgrind. Installed when missing, failures ignored.
-optional=(llvm valgrind)
-
-is_installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-missing=()
-for p in "${required[@]}"; do is_installed "$p" || missing+=("$p"); done
-missing_optional=()
-for p in "${optional[@]}"; do is_installed "$p" || missing_optional+=("$p"); done
-# libFuzzer/ASan runtimes: needed for --fuzz; packaged separately on Debian 12.
-fuzzer_rt_present() {
-  command -v clang++ >/dev/null 2>&1 || return 1
-  local f
-  f=$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null) || return 1
-  [ -f "$f" ]
-}
-need_rt=0
-if ! fuzzer_rt_present && ! is_installed libclang-rt-14-dev; then need_rt=1; fi
-
-if [ ${#missing[@]} -gt 0 ] || [ ${#missing_optional[@]} -gt 0 ] || [ $need_rt = 1 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo=(sudo)
-  else
-    echo "setup: missing packages: ${missing[*]} ${missing_optional[*]}" >&2
-    echo "setup: run as root (or install sudo) so they can be installed" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q
-       -o Dpkg::Use-Pty=0 --no-install-recommends)
-  say "apt-get update"
-  "${sudo[@]}" apt-get -q update </dev/null >/dev/null
-  if [ $need_rt = 1 ] && apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
-    missing+=(libclang-rt-14-dev)
-  fi
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    "${apt[@]}" install "${missing[@]}" </dev/null >/dev/null
-  fi
-  for p in "${missing_optional[@]}"; do
-    say "installing $p (optional)"
-    "${apt[@]}" install "$p" </dev/null >/dev/null 2>&1 || say "could not install $p (optional, skipped)"
-  done
-else
-  say "all packages present"
-fi
-
-[ $build = 1 ] || exit 0
-
-# --- configure and build ------------------------------------------------------------
-ninja_jobs=()
-[ -n "$jobs" ] && ninja_jobs=(-j "$jobs")
-
 # quietly LABEL CMD...: runs CMD with its output in a log, printed only on failure.
 quietly() {
   local label=$1 log; shift
@@ -109,6 +48,70 @@ quietly() {
   fi
   rm -f "$log"
 }
+
+# --- packages ---------------------------------------------------------------------
+# Required: the build, the unit tests and the real programs the integration tests run.
+required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
+          libboost-stacktrace1.74-dev libgcc-12-dev python3 perl sqlite3 git file)
+# Optional: llvm-symbolizer, valgrind. Added when something must be installed anyway,
+# so a machine without them does not run apt-get on every call.
+optional=(llvm valgrind)
+
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# libFuzzer/ASan runtimes for --fuzz: a separate package on Debian 12.
+fuzzer_rt_present() {
+  command -v clang++ >/dev/null 2>&1 || return 1
+  local f
+  f=$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null) || return 1
+  [ -f "$f" ]
+}
+
+missing=()
+for p in "${required[@]}"; do is_installed "$p" || missing+=("$p"); done
+if ! fuzzer_rt_present && ! is_installed libclang-rt-14-dev; then
+  missing+=(libclang-rt-14-dev)   # only if apt knows it (checked after the update)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: run as root (or install sudo) so that they can be installed" >&2
+    exit 1
+  fi
+  apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+       -o Dpkg::Use-Pty=0 --no-install-recommends)
+  say "apt-get update"
+  quietly "apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update </dev/null
+  install=()
+  for p in "${missing[@]}"; do
+    if [ "$p" = libclang-rt-14-dev ] && ! apt-cache show "$p" >/dev/null 2>&1; then
+      continue
+    fi
+    install+=("$p")
+  done
+  say "installing ${install[*]}"
+  quietly "apt-get install" "${apt[@]}" install "${install[@]}" </dev/null
+  for p in "${optional[@]}"; do
+    is_installed "$p" && continue
+    say "installing $p (optional)"
+    "${apt[@]}" install "$p" </dev/null >/dev/null 2>&1 || say "could not install $p (optional, skipped)"
+  done
+else
+  say "all packages present"
+fi
+
+[ $build = 1 ] || exit 0
+
+# --- configure and build ------------------------------------------------------------
+ninja_jobs=()
+[ -n "$jobs" ] && ninja_jobs=(-j "$jobs")
 
 # configure DIR CC CXX [meson options...]
 configure() {
