@@ -65,5 +65,6 @@ check "a missing program gives status 125" 125 $?
 "$run" --help >"$tmp/out" 2>"$tmp/err"
 check "--help exits 0" 0 $?
 contains "--help prints usage" "$tmp/out" '^usage: dbgalloc-run'
+contains "--help lists the options table" "$tmp/out" '--print-stats=0/1'
 
 exit $failed
