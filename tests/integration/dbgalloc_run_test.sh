@@ -7,7 +7,10 @@ set -uo pipefail
 run=${1:?usage: dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM}
 lib=${2:?}
 static=${3:?}
-lib_abs="$(cd "$(dirname "$lib")" && pwd -P)/${lib##*/}"
+abs() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd -P)" "${1##*/}"; }
+lib_abs=$(abs "$lib")
+run=$(abs "$run")
+static=$(abs "$static")
 export DBGALLOC_LIB=$lib_abs
 unset DBGALLOC_OPTIONS LD_PRELOAD
 
@@ -58,6 +61,16 @@ check "the static test program runs on its own" "static hello" "$(cat "$tmp/out"
 status=$?
 check "a static program is refused (status 125)" 125 "$status"
 contains "the refusal says why" "$tmp/err" 'statically linked'
+
+# Without file(1): the launcher reads the ELF program headers itself.
+mkdir "$tmp/bin"
+for tool in bash env readlink dirname head od tr grep; do
+  ln -s "$(command -v "$tool")" "$tmp/bin/$tool"
+done
+PATH=$tmp/bin "$run" -- "$static" >"$tmp/out" 2>"$tmp/err"
+check "without file(1), a static program is still refused" 125 $?
+PATH=$tmp/bin "$run" -- "$(command -v printenv)" LD_PRELOAD >"$tmp/out" 2>"$tmp/err"
+check "without file(1), a dynamic program runs" "$lib_abs" "$(cat "$tmp/out")"
 
 "$run" -- no-such-program-dbgalloc >"$tmp/out" 2>"$tmp/err"
 check "a missing program gives status 125" 125 $?
