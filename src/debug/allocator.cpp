@@ -2,34 +2,530 @@
 
 #include <errno.h>
 
+#include <atomic>
+#include <cstring>
+
+#include "debug/block.hpp"
+#include "debug/guard_blocks.hpp"
+#include "debug/locate.hpp"
+#include "debug/quarantine.hpp"
 #include "heap/arenas.hpp"
+#include "options/options.hpp"
+#include "platform/platform.hpp"
+#include "platform/reentry.hpp"
 #include "report/report.hpp"
+#include "stacks/stacks.hpp"
 
 namespace dbgalloc::debug {
 
-void* allocate(std::size_t bytes, std::size_t alignment, Kind) {
-  heap::Arenas& arenas = heap::arenas();
-  return alignment > heap::Heap::kAlignment ? arenas.allocate_aligned(alignment, bytes) : arenas.allocate(bytes);
-}
+namespace {
 
-void deallocate(void* p, Kind, std::size_t) {
-  if (p == nullptr) return;
-  int saved = errno;
-  if (!heap::arenas().deallocate(p)) report::bad_free(p, "free");
-  errno = saved;
-}
+struct Config {
+  bool canaries = true;
+  int malloc_fill = 0xbe;
+  std::size_t max_malloc_fill = 4096;
+  std::uint8_t free_fill = 0xfd;
+  options::GuardMode guard_mode = options::GuardMode::none;
+  long long guard_sample_rate = 0;
+  bool guard_left = false;
+  std::size_t guard_alignment = 16;
+  std::size_t guard_min = 0;
+  std::size_t guard_max = 0;
+  long long check_every = 0;
+  std::size_t stack_depth = 16;
+};
 
-void* reallocate(void* p, std::size_t bytes) {
-  if (p == nullptr) return heap::arenas().allocate(bytes);
-  bool invalid = false;
-  void* moved = heap::arenas().reallocate(p, bytes, &invalid);
-  if (invalid) {
-    report::bad_free(p, "realloc");
-    errno = ENOMEM;
+constinit Config config;
+constinit Quarantine quarantine;
+constinit GuardBlocks guards;
+std::atomic<std::uint64_t> allocations_since_check{0};
+
+thread_local std::uint32_t tls_sequence __attribute__((tls_model("initial-exec"))) = 0;
+thread_local std::uint64_t tls_random __attribute__((tls_model("initial-exec"))) = 0;
+thread_local long long tls_guard_countdown __attribute__((tls_model("initial-exec"))) = -1;
+
+constexpr std::size_t kEvictBatch = 16;
+
+const char* operation_for(Kind kind) {
+  switch (kind) {
+    case Kind::malloc: return "free";
+    case Kind::new_scalar: return "operator delete";
+    case Kind::new_array: return "operator delete[]";
   }
+  return "free";
+}
+
+// Captures the stack and drops dbgalloc's own frames: everything above the frame that
+// returns into the program (`caller`). Without a match the whole capture is kept.
+stacks::StackId record_stack(std::uintptr_t caller) {
+  if (config.stack_depth == 0) return stacks::kNoStack;
+  std::uintptr_t frames[stacks::kMaxFrames + 8];
+  std::size_t n = stacks::capture(frames, config.stack_depth + 6, 0);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < n && i < 8; ++i) {
+    if (frames[i] == caller) {
+      start = i;
+      break;
+    }
+  }
+  std::size_t count = n - start;
+  if (count > config.stack_depth) count = config.stack_depth;
+  return stacks::store(frames + start, count);
+}
+
+std::uint64_t next_random() {
+  std::uint64_t x = tls_random;
+  if (x == 0) x = platform::random_u64() | 1;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  tls_random = x;
+  return x;
+}
+
+bool want_guard(std::size_t bytes) {
+  if (config.guard_mode == options::GuardMode::none) return false;
+  if (bytes < config.guard_min || bytes > config.guard_max) return false;
+  if (config.guard_mode == options::GuardMode::all) return true;
+  // One in N on average, at random intervals, as GWP-ASan samples.
+  if (tls_guard_countdown < 0) tls_guard_countdown = static_cast<long long>(next_random() % (2 * config.guard_sample_rate));
+  if (tls_guard_countdown-- > 0) return false;
+  tls_guard_countdown = static_cast<long long>(next_random() % (2 * config.guard_sample_rate));
+  return true;
+}
+
+unsigned log2_of(std::size_t value) { return static_cast<unsigned>(63 - __builtin_clzll(value)); }
+
+void fill_new_bytes(const Request& request, std::uintptr_t user, bool internal) {
+  if (request.zero) {
+    std::memset(reinterpret_cast<void*>(user), 0, request.bytes);
+  } else if (config.malloc_fill >= 0 && !internal) {
+    std::size_t n = request.bytes < config.max_malloc_fill ? request.bytes : config.max_malloc_fill;
+    std::memset(reinterpret_cast<void*>(user), config.malloc_fill, n);
+  }
+}
+
+BlockHeader new_header(const Request& request, std::size_t alignment, std::uint64_t flags, stacks::StackId stack) {
+  BlockHeader header{};
+  header.bits = BlockHeader::pack(request.bytes, request.kind, log2_of(alignment), flags);
+  header.alloc_stack = stack;
+  header.alloc_thread = static_cast<std::uint32_t>(platform::thread_id());
+  header.tail = ++tls_sequence;
+  return header;
+}
+
+struct NewBlock {
+  const BlockHeader* header;
+  std::size_t prefix;
+};
+
+// Under the arena lock: header and canaries, so no walk sees the block half made.
+void set_up_block(void* payload, std::size_t usable, void* context) {
+  const auto* block = static_cast<const NewBlock*>(context);
+  std::uintptr_t user = reinterpret_cast<std::uintptr_t>(payload) + block->prefix;
+  BlockHeader* h = header_before(user);
+  *h = *block->header;
+  h->set_right_canary(usable - block->prefix - h->size());
+  transition(h, State::live);
+  fill_canary(user, user - kLeftCanary, user);
+  fill_canary(user, user + h->size(), user + h->size() + h->right_canary());
+}
+
+void* allocate_canary_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
+  std::size_t prefix = prefix_for(alignment);
+  std::size_t total = 0;
+  if (__builtin_add_overflow(request.bytes, prefix + kMinRightCanary, &total) || request.bytes > BlockHeader::kMaxSize) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  NewBlock block{&header, prefix};
+  heap::Arenas::Initializer initializer{set_up_block, &block};
+  void* payload = alignment > 16 ? heap::arenas().allocate_aligned(alignment, total, nullptr, initializer)
+                                 : heap::arenas().allocate(total, nullptr, initializer);
+  if (payload == nullptr) return nullptr;
+  return reinterpret_cast<char*>(payload) + prefix;
+}
+
+void* allocate_guard_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
+  std::size_t guard_alignment = config.guard_left ? alignment : (alignment > config.guard_alignment ? alignment : config.guard_alignment);
+  GuardRecord* record = guards.allocate(request.bytes, guard_alignment, config.guard_left);
+  if (record == nullptr) return nullptr;
+  record->header = header;
+  record->header.set_flag(BlockHeader::kGuardFlag);
+  transition(&record->header, State::live);
+  std::uintptr_t user = record->user;
+  std::uintptr_t begin = record->span->base;
+  std::uintptr_t end = begin + record->span->size;
+  fill_canary(user, begin, user);
+  fill_canary(user, user + request.bytes, end);
+  return reinterpret_cast<void*>(user);
+}
+
+// The first canary byte that changed, or 0.
+std::uintptr_t damaged_canary(const Located& block) {
+  const BlockHeader* h = block.header;
+  std::uintptr_t user = block.user;
+  std::uintptr_t end = user + h->size();
+  if (block.guard != nullptr) {
+    std::uintptr_t begin = block.guard->span->base;
+    std::uintptr_t bad = first_bad_canary(user, begin, user);
+    if (bad == 0) bad = first_bad_canary(user, end, begin + block.guard->span->size);
+    return bad;
+  }
+  // The byte nearest the block is the one an overflow hits first.
+  std::uintptr_t bad = first_bad_canary(user, end, end + h->right_canary());
+  if (bad != 0) return bad;
+  for (std::uintptr_t a = user; a > user - kLeftCanary; --a) {
+    if (first_bad_canary(user, a - 1, a) != 0) return a - 1;
+  }
+  return 0;
+}
+
+std::size_t quarantine_cost(const Located& block) {
+  if (block.guard != nullptr) return block.guard->span->map_size();
+  return block.header->size() + prefix_for(block.header->alignment()) + block.header->right_canary();
+}
+
+void release_block(const Located& block) {
+  if (block.guard != nullptr) {
+    transition(&block.guard->header, State::freed);
+    guards.release(block.guard);
+    return;
+  }
+  BlockHeader* h = block.header;
+  transition(h, State::freed);
+  heap::arenas().deallocate(reinterpret_cast<void*>(block.user - prefix_for(h->alignment())));
+}
+
+// A block leaving the quarantine: anything written to it since its free is a write
+// after free.
+void leave_quarantine(std::uintptr_t user) {
+  Located block;
+  if (locate(user, &block) != Lookup::ok) return;  // reported when it was damaged
+  if (block.guard == nullptr) {
+    std::uintptr_t changed = first_not_filled(user, user + block.header->size(), config.free_fill);
+    if (changed != 0) report::heap_use_after_free_write(*block.header, user, changed, "quarantine eviction");
+    std::uintptr_t bad = damaged_canary(block);
+    if (bad != 0) report::heap_buffer_overflow(*block.header, user, bad, "quarantine eviction", block.header->free_stack);
+  }
+  release_block(block);
+}
+
+void process_evicted(const Quarantine::Entry* entries, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) leave_quarantine(entries[i].user);
+}
+
+void quarantine_or_release(const Located& block) {
+  Quarantine::Entry evicted[kEvictBatch];
+  std::size_t count = 0;
+  if (!quarantine.push({block.user, quarantine_cost(block)}, evicted, kEvictBatch, &count)) {
+    release_block(block);
+    return;
+  }
+  process_evicted(evicted, count);
+  while (count == kEvictBatch) {
+    count = quarantine.evict(evicted, kEvictBatch, false);
+    process_evicted(evicted, count);
+  }
+}
+
+// Reports a pointer that is not a live block's start; true when it was one.
+bool report_bad_pointer(Lookup lookup, const Located& block, std::uintptr_t p, const char* operation,
+                        std::uintptr_t caller) {
+  switch (lookup) {
+    case Lookup::ok:
+      return true;
+    case Lookup::not_ours:
+      report::bad_free(p, operation, record_stack(caller),
+                       "the address is not in any heap dbgalloc manages (stack, global, foreign or unmapped memory)");
+      return false;
+    case Lookup::not_a_block:
+      report::bad_free(p, operation, record_stack(caller),
+                       "the address is in dbgalloc's heap but is not a live block (freed long ago, or never a block start)");
+      return false;
+    case Lookup::interior:
+      report::interior_free(*block.header, block.user, p, operation, record_stack(caller));
+      return false;
+    case Lookup::corrupted:
+      report::header_corruption(p, operation, record_stack(caller));
+      return false;
+  }
+  return false;
+}
+
+// Checks shared by free and realloc; false when the block must not be freed.
+bool verify_for_release(const Located& block, Kind kind, std::size_t sized, bool aligned, const char* operation,
+                        std::uintptr_t caller) {
+  BlockHeader* h = block.header;
+  if (h->state() == State::quarantined || h->state() == State::freed) {
+    report::double_free(*h, block.user, operation, record_stack(caller));
+    return false;
+  }
+  bool aligned_block = h->has(BlockHeader::kAlignedNewFlag);
+  if (h->kind() != kind || (kind != Kind::malloc && aligned_block != aligned)) {
+    report::alloc_dealloc_mismatch(*h, block.user, kind, aligned, operation, record_stack(caller));
+  }
+  if (sized != 0 && sized != h->size()) report::new_delete_type_mismatch(*h, block.user, sized, record_stack(caller));
+  std::uintptr_t bad = damaged_canary(block);
+  if (bad != 0) report::heap_buffer_overflow(*h, block.user, bad, operation, record_stack(caller));
+  return true;
+}
+
+void release_checked(const Located& block, std::uintptr_t caller) {
+  BlockHeader* h = block.header;
+  h->free_stack = record_stack(caller);
+  h->free_thread = static_cast<std::uint32_t>(platform::thread_id());
+  // Fill before the state changes, so a concurrent heap check never sees a
+  // quarantined block whose fill is half written.
+  if (block.guard == nullptr) std::memset(reinterpret_cast<void*>(block.user), config.free_fill, h->size());
+  transition(h, State::quarantined);
+  if (block.guard != nullptr) GuardBlocks::protect(block.guard);
+  quarantine_or_release(block);
+}
+
+void maybe_check_everything() {
+  if (config.check_every <= 0) return;
+  if (allocations_since_check.fetch_add(1, std::memory_order_relaxed) + 1 <
+      static_cast<std::uint64_t>(config.check_every))
+    return;
+  allocations_since_check.store(0, std::memory_order_relaxed);
+  check_all("periodic heap check");
+}
+
+}  // namespace
+
+void configure(const options::Options& o) {
+  config.canaries = o.canaries;
+  config.malloc_fill = static_cast<int>(o.malloc_fill);
+  config.max_malloc_fill = static_cast<std::size_t>(o.max_malloc_fill_size);
+  config.free_fill = static_cast<std::uint8_t>(o.free_fill);
+  config.guard_mode = o.guard_mode;
+  config.guard_sample_rate = o.guard_sample_rate;
+  config.guard_left = o.guard_left;
+  config.guard_alignment = static_cast<std::size_t>(o.guard_alignment);
+  config.guard_min = static_cast<std::size_t>(o.guard_min_size);
+  config.guard_max = static_cast<std::size_t>(o.guard_max_size);
+  config.check_every = o.check_every;
+  config.stack_depth = static_cast<std::size_t>(o.malloc_stack_depth);
+  quarantine.configure(static_cast<std::size_t>(o.quarantine_mb) << 20, static_cast<std::size_t>(o.quarantine_blocks));
+  guards.configure(platform::max_map_count());
+  init_secret(platform::random_u64());
+  if (config.stack_depth > 0) stacks::configure(static_cast<stacks::Unwinder>(o.unwinder_kind), config.stack_depth);
+}
+
+void* allocate(const Request& request) {
+  if (!config.canaries) {
+    void* p = request.alignment > 16 ? heap::arenas().allocate_aligned(request.alignment, request.bytes)
+                                     : heap::arenas().allocate(request.bytes);
+    if (p != nullptr && request.zero) std::memset(p, 0, request.bytes);
+    return p;
+  }
+  std::size_t alignment = request.alignment > 16 ? request.alignment : 16;
+  bool internal = platform::in_internal_code();
+  std::uint64_t flags = 0;
+  if (internal) flags |= BlockHeader::kInternalFlag;
+  if (request.aligned_new) flags |= BlockHeader::kAlignedNewFlag;
+  stacks::StackId stack = internal ? stacks::kNoStack : record_stack(request.caller);
+  BlockHeader header = new_header(request, alignment, flags, stack);
+  void* user = nullptr;
+  if (!internal && want_guard(request.bytes)) {
+    report::ensure_alternate_stack();
+    user = allocate_guard_block(request, alignment, header);
+  }
+  if (user == nullptr) user = allocate_canary_block(request, alignment, header);
+  if (user == nullptr) return nullptr;
+  fill_new_bytes(request, reinterpret_cast<std::uintptr_t>(user), internal);
+  maybe_check_everything();
+  return user;
+}
+
+void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) {
+  if (p == nullptr) return;
+  int saved_errno = errno;
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  if (!config.canaries) {
+    if (!heap::arenas().deallocate(p))
+      report::bad_free(address, operation_for(kind), record_stack(caller), "not a live block of dbgalloc's heap");
+    errno = saved_errno;
+    return;
+  }
+  Located block;
+  Lookup lookup = locate(address, &block);
+  if (report_bad_pointer(lookup, block, address, operation_for(kind), caller)) {
+    if (block.header->has(BlockHeader::kInternalFlag)) {
+      release_block(block);
+    } else if (verify_for_release(block, kind, sized, aligned, operation_for(kind), caller)) {
+      release_checked(block, caller);
+    }
+  }
+  errno = saved_errno;
+}
+
+void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
+  Request request;
+  request.bytes = bytes;
+  request.caller = caller;
+  if (p == nullptr) return allocate(request);
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  if (!config.canaries) {
+    bool invalid = false;
+    void* moved = heap::arenas().reallocate(p, bytes, &invalid);
+    if (invalid) {
+      report::bad_free(address, "realloc", record_stack(caller), "not a live block of dbgalloc's heap");
+      errno = ENOMEM;
+    }
+    return moved;
+  }
+  Located block;
+  Lookup lookup = locate(address, &block);
+  if (!report_bad_pointer(lookup, block, address, "realloc", caller)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (block.header->has(BlockHeader::kInternalFlag)) {
+    void* moved = allocate(request);
+    if (moved == nullptr) return nullptr;
+    std::size_t old_size = block.header->size();
+    std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
+    release_block(block);
+    return moved;
+  }
+  if (!verify_for_release(block, Kind::malloc, 0, false, "realloc", caller)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // Always move, so a stale pointer to the old block lands in the quarantine.
+  request.alignment = block.header->alignment() > 16 ? block.header->alignment() : 0;
+  void* moved = allocate(request);
+  if (moved == nullptr) return nullptr;
+  std::size_t old_size = block.header->size();
+  std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
+  release_checked(block, caller);
   return moved;
 }
 
-std::size_t usable_size(const void* p) { return p == nullptr ? 0 : heap::arenas().usable_size(p); }
+std::size_t usable_size(const void* p) {
+  if (p == nullptr) return 0;
+  if (!config.canaries) return heap::arenas().usable_size(p);
+  Located block;
+  if (locate(reinterpret_cast<std::uintptr_t>(p), &block) != Lookup::ok) return 0;
+  return block.header->state() == State::live ? block.header->size() : 0;
+}
+
+namespace {
+struct Problem {
+  enum What { canary, fill, missing_header } what;
+  std::uintptr_t user;
+  std::uintptr_t bad;
+  BlockHeader header;
+};
+
+struct CheckScan {
+  Problem problems[32];
+  std::size_t count = 0;
+  std::size_t more = 0;
+  void add(Problem problem) {
+    if (count < 32) problems[count++] = problem;
+    else ++more;
+  }
+};
+
+// Runs under an arena lock: reads blocks, reports nothing.
+void scan_block(void* payload, std::size_t usable, void* context) {
+  auto* scan = static_cast<CheckScan*>(context);
+  Located block;
+  auto base = reinterpret_cast<std::uintptr_t>(payload);
+  if (!block_in_payload(base, usable, &block)) {
+    scan->add({Problem::missing_header, base + kPrefix, base + kPrefix, BlockHeader{}});
+    return;
+  }
+  const BlockHeader* h = block.header;
+  if (h->has(BlockHeader::kInternalFlag)) return;
+  if (h->state() == State::live) {
+    std::uintptr_t bad = damaged_canary(block);
+    if (bad != 0) scan->add({Problem::canary, block.user, bad, *h});
+  } else if (h->state() == State::quarantined) {
+    std::uintptr_t bad = first_not_filled(block.user, block.user + h->size(), config.free_fill);
+    if (bad != 0) scan->add({Problem::fill, block.user, bad, *h});
+  }
+}
+}  // namespace
+
+std::size_t check_all(const char* operation) {
+  if (!config.canaries) {
+    heap::CheckResult result = heap::arenas().check();
+    if (!result.ok) report::header_corruption(result.address, operation, stacks::kNoStack);
+    return result.ok ? 0 : 1;
+  }
+  static CheckScan scan;  // large; check_all runs rarely and is serialised below
+  static platform::Lock check_lock;
+  platform::LockGuard serial(check_lock);
+  scan = CheckScan();
+  heap::arenas().walk_live(scan_block, &scan);
+  guards.for_each([](GuardRecord& record) {
+    if (record.header.state() != State::live) return;
+    Located block{&record.header, record.user, &record};
+    std::uintptr_t bad = damaged_canary(block);
+    if (bad != 0) scan.add({Problem::canary, record.user, bad, record.header});
+  });
+  std::size_t found = 0;
+  stacks::StackId here = stacks::kNoStack;
+  for (std::size_t i = 0; i < scan.count; ++i) {
+    const Problem& problem = scan.problems[i];
+    if (here == stacks::kNoStack) here = record_stack(0);
+    switch (problem.what) {
+      case Problem::missing_header: {
+        // A block still being set up by another thread looks headerless: look again.
+        Located block;
+        if (locate(problem.user, &block) == Lookup::ok) continue;
+        report::header_corruption(problem.user, operation, here);
+        break;
+      }
+      case Problem::canary:
+        report::heap_buffer_overflow(problem.header, problem.user, problem.bad, operation, here);
+        break;
+      case Problem::fill:
+        report::heap_use_after_free_write(problem.header, problem.user, problem.bad, operation);
+        break;
+    }
+    ++found;
+  }
+  found += scan.more;
+  heap::CheckResult result = heap::arenas().check();
+  if (!result.ok) {
+    report::header_corruption(result.address, result.problem, here);
+    ++found;
+  }
+  return found;
+}
+
+void purge_quarantine() {
+  Quarantine::Entry evicted[kEvictBatch];
+  std::size_t count;
+  while ((count = quarantine.evict(evicted, kEvictBatch, true)) > 0) process_evicted(evicted, count);
+}
+
+DebugStats stats() {
+  GuardStats g = guards.stats();
+  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks};
+}
+
+void lock_for_fork() {
+  quarantine.lock();
+  guards.lock();
+  heap::arenas().lock_all();
+}
+
+void unlock_after_fork() {
+  heap::arenas().unlock_all();
+  guards.unlock();
+  quarantine.unlock();
+}
+
+void reset_after_fork() {
+  heap::arenas().reset_locks_after_fork();
+  guards.reset_lock_after_fork();
+  quarantine.reset_lock_after_fork();
+}
 
 }  // namespace dbgalloc::debug

@@ -1,23 +1,58 @@
 // The debug layer's entry points, called by the interpose layer for every allocation
-// function. Today it forwards to the heap arenas and classifies bad frees; block
-// headers, canaries, guard blocks and the quarantine build on these same entries.
+// function: block headers, canaries, fill patterns, guard blocks and the quarantine
+// around the heap core (see block.hpp for the layout). `caller` is the return address
+// into the program, so recorded stacks start at the program's own call.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+namespace dbgalloc::options {
+struct Options;
+}
+
 namespace dbgalloc::debug {
 
 // Which family allocated a block, so the matching deallocator can be checked.
-enum class Kind : std::uint8_t { malloc, new_scalar, new_array };
+enum class Kind : std::uint8_t { malloc = 0, new_scalar = 1, new_array = 2 };
+
+struct Request {
+  std::size_t bytes = 0;
+  std::size_t alignment = 0;     // 0: the default 16
+  Kind kind = Kind::malloc;
+  bool aligned_new = false;      // operator new(align_val_t)
+  bool zero = false;             // calloc
+  std::uintptr_t caller = 0;
+};
+
+void configure(const options::Options& options);
 
 // nullptr with errno = ENOMEM when memory is exhausted.
-void* allocate(std::size_t bytes, std::size_t alignment, Kind kind);
-// `sized` is the size passed to a sized delete, 0 when none was.
-void deallocate(void* p, Kind kind, std::size_t sized = 0);
+void* allocate(const Request& request);
+// `sized` is the size passed to a sized delete (0: none); `aligned` says the
+// align_val_t form of delete was used.
+void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller);
 // glibc semantics: p == nullptr allocates; on failure nullptr, errno = ENOMEM, p kept.
-void* reallocate(void* p, std::size_t bytes);
-// 0 for a pointer dbgalloc does not own.
+void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller);
+// The requested size of a live block; 0 for a pointer dbgalloc does not own.
 std::size_t usable_size(const void* p);
+
+// Verifies every live block's canaries, every quarantined block's fill and the heap's
+// invariants; reports each problem. Returns the number found.
+std::size_t check_all(const char* operation);
+// Releases the whole quarantine (after verifying it).
+void purge_quarantine();
+
+struct DebugStats {
+  std::size_t quarantined_blocks;
+  std::size_t quarantined_bytes;
+  std::size_t guard_blocks;
+  std::size_t guard_fallbacks;
+};
+DebugStats stats();
+
+void lock_for_fork();
+void unlock_after_fork();
+void reset_after_fork();
 
 }  // namespace dbgalloc::debug

@@ -39,20 +39,50 @@ Arenas::Arena* Arenas::owner_of(const void* p) {
   return span->owner == &arena->heap ? arena : nullptr;
 }
 
-void* Arenas::allocate(std::size_t bytes) {
+namespace {
+void finish(Heap& heap, void* p, std::size_t* usable, const Arenas::Initializer& initializer) {
+  if (usable == nullptr && initializer.init == nullptr) return;
+  std::size_t size = heap.usable_size(p);
+  if (usable != nullptr) *usable = size;
+  if (initializer.init != nullptr) initializer.init(p, size, initializer.context);
+}
+}  // namespace
+
+void* Arenas::allocate(std::size_t bytes, std::size_t* usable, Initializer initializer) {
   Arena& arena = mine();
   platform::LockGuard guard(arena.lock);
   void* p = arena.heap.allocate(bytes);
-  if (p != nullptr) ++arena.allocations;
+  if (p != nullptr) {
+    ++arena.allocations;
+    finish(arena.heap, p, usable, initializer);
+  }
   return p;
 }
 
-void* Arenas::allocate_aligned(std::size_t alignment, std::size_t bytes) {
+void* Arenas::allocate_aligned(std::size_t alignment, std::size_t bytes, std::size_t* usable,
+                               Initializer initializer) {
   Arena& arena = mine();
   platform::LockGuard guard(arena.lock);
   void* p = arena.heap.allocate_aligned(alignment, bytes);
-  if (p != nullptr) ++arena.allocations;
+  if (p != nullptr) {
+    ++arena.allocations;
+    finish(arena.heap, p, usable, initializer);
+  }
   return p;
+}
+
+void Arenas::walk_live(Heap::Visitor visit, void* context) {
+  for (Arena& arena : arenas_) {
+    platform::LockGuard guard(arena.lock);
+    arena.heap.walk_live(visit, context);
+  }
+}
+
+void* Arenas::find_live_block_containing(const void* address) {
+  Arena* arena = owner_of(address);
+  if (arena == nullptr) return nullptr;
+  platform::LockGuard guard(arena->lock);
+  return arena->heap.find_live_block_containing(reinterpret_cast<std::uintptr_t>(address));
 }
 
 bool Arenas::deallocate(void* p) {

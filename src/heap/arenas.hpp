@@ -18,12 +18,22 @@ struct ArenaStats {
   std::uint64_t frees = 0;
 };
 
+// Runs under the arena's lock right after a block is carved out, so walks (and a
+// fork) never see a live block its owner has not set up yet.
+struct BlockInitializer {
+  Heap::Visitor init = nullptr;  // (payload, usable, context)
+  void* context = nullptr;
+};
+
 class Arenas {
  public:
   static constexpr std::size_t kMaxArenas = 16;
 
-  void* allocate(std::size_t bytes);
-  void* allocate_aligned(std::size_t alignment, std::size_t bytes);
+  using Initializer = BlockInitializer;
+  // *usable (when given) receives the payload's usable size.
+  void* allocate(std::size_t bytes, std::size_t* usable = nullptr, Initializer initializer = {});
+  void* allocate_aligned(std::size_t alignment, std::size_t bytes, std::size_t* usable = nullptr,
+                         Initializer initializer = {});
   // False (nothing done) when p is not a live block of any arena.
   bool deallocate(void* p);
   // nullptr with the block untouched on failure; *invalid set when p is not ours.
@@ -31,6 +41,11 @@ class Arenas {
   // 0 when p is not a live block.
   std::size_t usable_size(const void* p);
   bool owns_live_block(const void* p);
+
+  // Every live block of every arena, each arena locked while it is walked.
+  void walk_live(Heap::Visitor visit, void* context);
+  // Error paths: the payload of the live block holding address, or nullptr.
+  void* find_live_block_containing(const void* address);
 
   CheckResult check();
   ArenaStats stats();

@@ -93,4 +93,36 @@ CheckResult Heap::check() const {
   return CheckResult{};
 }
 
+void Heap::walk_live(Visitor visit, void* context) const {
+  for (pages::Span* span = segments_; span != nullptr; span = span->list_next) {
+    std::uintptr_t fence = fence_address(span);
+    for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
+      if (c->size() < kMinChunk) return;  // corrupted; check() names it
+      if (c->in_use()) visit(c->payload(), c->size() - kHeaderSize, context);
+    }
+  }
+  for (pages::Span* span = direct_; span != nullptr; span = span->list_next) {
+    void* payload = reinterpret_cast<void*>(span->base + span->owner_data);
+    visit(payload, span->size - span->owner_data, context);
+  }
+}
+
+void* Heap::find_live_block_containing(std::uintptr_t address) const {
+  pages::Span* span = pages::page_allocator().span_of(address);
+  if (span == nullptr || span->owner != this) return nullptr;
+  if (span->kind == pages::SpanKind::direct) {
+    std::uintptr_t payload = span->base + span->owner_data;
+    return address >= payload && address < span->base + span->size ? reinterpret_cast<void*>(payload) : nullptr;
+  }
+  std::uintptr_t fence = fence_address(span);
+  for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
+    if (c->size() < kMinChunk) return nullptr;
+    std::uintptr_t payload = c->address() + kHeaderSize;
+    if (address >= payload && address < c->address() + c->size()) {
+      return c->in_use() ? reinterpret_cast<void*>(payload) : nullptr;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace dbgalloc::heap

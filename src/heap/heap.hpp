@@ -89,6 +89,14 @@ class Heap {
   // Reads only memory the page map says belongs to this heap.
   bool owns_live_block(const void* payload) const;
 
+  // Calls visit(payload, usable_size, context) for every live block. The visitor must
+  // not call back into this heap.
+  using Visitor = void (*)(void* payload, std::size_t usable, void* context);
+  void walk_live(Visitor visit, void* context) const;
+  // The live block whose payload contains `address` (error paths only: walks the
+  // segment). nullptr when none does.
+  void* find_live_block_containing(std::uintptr_t address) const;
+
   CheckResult check() const;
   HeapStats stats() const { return stats_; }
   // Returns every segment and direct block to the OS (tests and fuzzers).

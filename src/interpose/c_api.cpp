@@ -18,18 +18,25 @@ using dbgalloc::interpose::ensure_started;
 namespace {
 bool is_power_of_two(std::size_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
-void* allocate_malloc(std::size_t bytes, std::size_t alignment) {
+void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t caller, bool zero = false) {
   ensure_started();
-  return dbgalloc::debug::allocate(bytes, alignment, Kind::malloc);
+  dbgalloc::debug::Request request;
+  request.bytes = bytes;
+  request.alignment = alignment;
+  request.zero = zero;
+  request.caller = caller;
+  return dbgalloc::debug::allocate(request);
 }
+
+inline std::uintptr_t caller_pc() { return reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)); }
 }  // namespace
 
-DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 0); }
+DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 0, caller_pc()); }
 
 DBGALLOC_EXPORT void free(void* p) {
   if (p == nullptr) return;
   ensure_started();
-  dbgalloc::debug::deallocate(p, Kind::malloc);
+  dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
 }
 
 DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
@@ -38,19 +45,17 @@ DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  void* p = allocate_malloc(bytes, 0);
-  if (p != nullptr) memset(p, 0, bytes);
-  return p;
+  return allocate_malloc(bytes, 0, caller_pc(), true);
 }
 
 DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
   ensure_started();
   if (p != nullptr && bytes == 0) {
     // glibc frees and returns NULL for realloc(p, 0).
-    dbgalloc::debug::deallocate(p, Kind::malloc);
+    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
     return nullptr;
   }
-  return dbgalloc::debug::reallocate(p, bytes);
+  return dbgalloc::debug::reallocate(p, bytes, caller_pc());
 }
 
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
@@ -59,13 +64,18 @@ DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size)
     errno = ENOMEM;
     return nullptr;
   }
-  return realloc(p, bytes);
+  ensure_started();
+  if (p != nullptr && bytes == 0) {
+    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
+    return nullptr;
+  }
+  return dbgalloc::debug::reallocate(p, bytes, caller_pc());
 }
 
 DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
   if (!is_power_of_two(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
   int saved = errno;
-  void* p = allocate_malloc(bytes, alignment);
+  void* p = allocate_malloc(bytes, alignment, caller_pc());
   if (p == nullptr) {
     errno = saved;
     return ENOMEM;
@@ -79,7 +89,7 @@ DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
     errno = EINVAL;
     return nullptr;
   }
-  return allocate_malloc(bytes, alignment);
+  return allocate_malloc(bytes, alignment, caller_pc());
 }
 
 DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
@@ -90,11 +100,11 @@ DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
   }
   std::size_t rounded = 1;
   while (rounded < alignment) rounded <<= 1;
-  return allocate_malloc(bytes, rounded);
+  return allocate_malloc(bytes, rounded, caller_pc());
 }
 
 DBGALLOC_EXPORT void* valloc(std::size_t bytes) {
-  return allocate_malloc(bytes, dbgalloc::platform::page_size());
+  return allocate_malloc(bytes, dbgalloc::platform::page_size(), caller_pc());
 }
 
 DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
@@ -105,7 +115,7 @@ DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
     return nullptr;
   }
   rounded &= ~(page - 1);
-  return allocate_malloc(rounded == 0 ? page : rounded, page);
+  return allocate_malloc(rounded == 0 ? page : rounded, page, caller_pc());
 }
 
 DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
@@ -115,6 +125,7 @@ DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
 
 DBGALLOC_EXPORT int malloc_trim(std::size_t) {
   ensure_started();
+  dbgalloc::debug::purge_quarantine();
   return dbgalloc::heap::arenas().trim() > 0 ? 1 : 0;
 }
 

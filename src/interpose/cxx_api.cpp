@@ -1,20 +1,29 @@
 // Every operator new and delete libstdc++ exports. Thin: the standard's rules (new
 // handler loop, bad_alloc, nothrow) and the allocation kind, then the debug layer.
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 #include "debug/allocator.hpp"
 #include "interpose/runtime.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
+// The return address into the program: recorded stacks start there.
+#define DBGALLOC_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
 using dbgalloc::debug::Kind;
 
 namespace {
-void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind) {
+void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
   dbgalloc::interpose::ensure_started();
+  dbgalloc::debug::Request request;
+  request.bytes = bytes;
+  request.alignment = alignment;
+  request.kind = kind;
+  request.aligned_new = alignment != 0;
+  request.caller = caller;
   for (;;) {
-    void* p = dbgalloc::debug::allocate(bytes == 0 ? 1 : bytes, alignment, kind);
+    void* p = dbgalloc::debug::allocate(request);
     if (p != nullptr) return p;
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
@@ -22,61 +31,61 @@ void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind) {
   }
 }
 
-void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind) noexcept {
+void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
   try {
-    return allocate_or_throw(bytes, alignment, kind);
+    return allocate_or_throw(bytes, alignment, kind, caller);
   } catch (...) {
     return nullptr;
   }
 }
 
-void release(void* p, Kind kind, std::size_t sized = 0) noexcept {
+void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
   dbgalloc::interpose::ensure_started();
-  dbgalloc::debug::deallocate(p, kind, sized);
+  dbgalloc::debug::deallocate(p, kind, sized, aligned, caller);
 }
 
 std::size_t align_of(std::align_val_t alignment) { return static_cast<std::size_t>(alignment); }
 }  // namespace
 
-DBGALLOC_CXX_EXPORT void* operator new(std::size_t n) { return allocate_or_throw(n, 0, Kind::new_scalar); }
-DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n) { return allocate_or_throw(n, 0, Kind::new_array); }
+DBGALLOC_CXX_EXPORT void* operator new(std::size_t n) { return allocate_or_throw(n, 0, Kind::new_scalar, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n) { return allocate_or_throw(n, 0, Kind::new_array, DBGALLOC_CALLER); }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, 0, Kind::new_scalar);
+  return allocate_nothrow(n, 0, Kind::new_scalar, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, 0, Kind::new_array);
+  return allocate_nothrow(n, 0, Kind::new_array, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_scalar);
+  return allocate_or_throw(n, align_of(a), Kind::new_scalar, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_array);
+  return allocate_or_throw(n, align_of(a), Kind::new_array, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, align_of(a), Kind::new_scalar);
+  return allocate_nothrow(n, align_of(a), Kind::new_scalar, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, align_of(a), Kind::new_array);
+  return allocate_nothrow(n, align_of(a), Kind::new_array, DBGALLOC_CALLER);
 }
 
-DBGALLOC_CXX_EXPORT void operator delete(void* p) noexcept { release(p, Kind::new_scalar); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p) noexcept { release(p, Kind::new_array); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_scalar); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_array); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n) noexcept { release(p, Kind::new_scalar, n); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n) noexcept { release(p, Kind::new_array, n); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t) noexcept { release(p, Kind::new_scalar); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { release(p, Kind::new_array); }
+DBGALLOC_CXX_EXPORT void operator delete(void* p) noexcept { release(p, Kind::new_scalar, 0, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete[](void* p) noexcept { release(p, Kind::new_array, 0, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_scalar, 0, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_array, 0, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n) noexcept { release(p, Kind::new_scalar, n, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n) noexcept { release(p, Kind::new_array, n, false, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t) noexcept { release(p, Kind::new_scalar, 0, true, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { release(p, Kind::new_array, 0, true, DBGALLOC_CALLER); }
 DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n, std::align_val_t) noexcept {
-  release(p, Kind::new_scalar, n);
+  release(p, Kind::new_scalar, n, true, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n, std::align_val_t) noexcept {
-  release(p, Kind::new_array, n);
+  release(p, Kind::new_array, n, true, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, Kind::new_scalar);
+  release(p, Kind::new_scalar, 0, true, DBGALLOC_CALLER);
 }
 DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, Kind::new_array);
+  release(p, Kind::new_array, 0, true, DBGALLOC_CALLER);
 }

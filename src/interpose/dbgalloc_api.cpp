@@ -1,6 +1,7 @@
 // The dbgalloc_* API for tests and programs that want to ask the allocator directly.
 #include "dbgalloc/dbgalloc.h"
 
+#include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
 #include "interpose/runtime.hpp"
 #include "platform/format.hpp"
@@ -20,12 +21,7 @@ DBGALLOC_EXPORT int dbgalloc_get_stats(struct dbgalloc_stats* out) {
 
 DBGALLOC_EXPORT int dbgalloc_check_heap(void) {
   dbgalloc::interpose::ensure_started();
-  dbgalloc::heap::CheckResult result = dbgalloc::heap::arenas().check();
-  if (result.ok) return 0;
-  dbgalloc::platform::StackText<256> out;
-  out.text("dbgalloc: heap check failed: ").text(result.problem).text(" at ").hex(result.address).character('\n');
-  out.flush();
-  return 1;
+  return dbgalloc::debug::check_all("dbgalloc_check_heap") == 0 ? 0 : 1;
 }
 
 DBGALLOC_EXPORT void dbgalloc_print_stats(void) {

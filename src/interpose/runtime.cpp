@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
@@ -19,9 +20,9 @@ namespace {
 constinit platform::Lock start_lock;
 std::atomic<int> start_owner{0};
 
-void before_fork() { heap::arenas().lock_all(); }
-void after_fork_parent() { heap::arenas().unlock_all(); }
-void after_fork_child() { heap::arenas().reset_locks_after_fork(); }
+void before_fork() { debug::lock_for_fork(); }
+void after_fork_parent() { debug::unlock_after_fork(); }
+void after_fork_child() { debug::reset_after_fork(); }
 }  // namespace
 
 void start_slow() {
@@ -42,6 +43,7 @@ void start_slow() {
   }
   options::set_current(parsed);
   heap::arenas().set_count(static_cast<std::size_t>(parsed.arenas));
+  debug::configure(parsed);
 
   start_owner.store(0, std::memory_order_relaxed);
   __atomic_store_n(&started_flag, true, __ATOMIC_RELEASE);
@@ -50,24 +52,32 @@ void start_slow() {
 void print_stats() {
   heap::ArenaStats stats = heap::arenas().stats();
   pages::PageStats page_stats = pages::page_allocator().stats();
+  debug::DebugStats debug_stats = debug::stats();
   platform::StackText<512> out;
   out.text("dbgalloc: pid ").dec(static_cast<std::uint64_t>(platform::process_id())).text(": ")
       .dec(stats.allocations).text(" allocations, ").dec(stats.frees).text(" frees, ")
       .dec(stats.heap.live_chunks).text(" blocks live (").bytes(stats.heap.in_use_bytes).text("), peak ")
       .bytes(stats.heap.peak_in_use_bytes).text(" in use, ").bytes(page_stats.peak_mapped_bytes)
-      .text(" mapped at peak, ").dec(report::error_count()).text(" errors\n");
+      .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (").bytes(debug_stats.quarantined_bytes)
+      .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks, ").dec(report::error_count())
+      .text(" errors\n");
   out.flush();
 }
 
 namespace {
 __attribute__((constructor(101))) void on_load() {
   ensure_started();
+  report::install_fault_handler();
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 __attribute__((destructor(101))) void on_unload() {
+  // Corruption sweep: every live block's canaries, every quarantined block's fill.
+  debug::check_all("exit check");
   if (options::current().print_stats) print_stats();
+  // Reports made while carrying on (halt_on_error=0) still fail the run.
+  if (report::error_count() > 0 && options::current().exitcode != 0) _exit(static_cast<int>(options::current().exitcode));
 }
 }  // namespace
 

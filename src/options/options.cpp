@@ -1,28 +1,28 @@
 #include "options/options.hpp"
 
-#include <cstring>
 #include <string_view>
 
 namespace dbgalloc::options {
 
 namespace {
+#define DBGALLOC_STRINGIFY_VALUE(value) #value
 constexpr OptionInfo kTable[] = {
 #define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
-  {#name, #type, static_cast<long>(default_value), minimum, maximum, help},
+  {#name, #type, DBGALLOC_STRINGIFY_VALUE(default_value), minimum, maximum, help},
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
 };
 
 constinit Options current_options{};
 
-bool is_separator(char c) { return c == ':' || c == ' ' || c == '\t' || c == '\n' || c == ','; }
+bool is_separator(char c) { return c == ':' || c == ' ' || c == '\t' || c == '\n'; }
 
-bool parse_long(std::string_view text, long* out) {
+bool parse_integer(std::string_view text, long long* out) {
   if (text.empty() || text.size() > 18) return false;
   bool negative = text.front() == '-';
   if (negative) text.remove_prefix(1);
   if (text.empty()) return false;
-  long value = 0;
+  long long value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return false;
     value = value * 10 + (c - '0');
@@ -31,22 +31,73 @@ bool parse_long(std::string_view text, long* out) {
   return true;
 }
 
-bool parse_bool(std::string_view text, long* out) {
+bool parse_boolean(std::string_view text, long long* out) {
   if (text == "1" || text == "true" || text == "yes") *out = 1;
   else if (text == "0" || text == "false" || text == "no") *out = 0;
   else return false;
   return true;
 }
 
-bool assign(Options* out, std::string_view name, long value) {
+void store(bool* field, long long value, std::string_view) { *field = value != 0; }
+void store(long long* field, long long value, std::string_view) { *field = value; }
+void store(text* field, long long, std::string_view value) {
+  std::size_t n = value.size() < sizeof field->value - 1 ? value.size() : sizeof field->value - 1;
+  for (std::size_t i = 0; i < n; ++i) field->value[i] = value[i];
+  field->value[n] = '\0';
+}
+
+void assign(Options* out, std::string_view name, long long number, std::string_view value) {
 #define DBGALLOC_OPTION(type, option_name, default_value, minimum, maximum, help) \
-  if (name == #option_name) {                                                     \
-    out->option_name = static_cast<type>(value);                                  \
-    return true;                                                                  \
-  }
+  if (name == #option_name) store(&out->option_name, number, value);
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
-  return false;
+}
+
+void bad_value(platform::TextBuffer& error, std::string_view name, std::string_view value, const char* expected) {
+  error.text("dbgalloc: bad value '").text(value).text("' for option '").text(name).text("': expected ")
+      .text(expected).character('\n');
+}
+
+// The text options whose values have a fixed grammar.
+bool interpret(Options* out, platform::TextBuffer& error) {
+  std::string_view guard(out->guard.c_str());
+  if (guard == "none") {
+    out->guard_mode = GuardMode::none;
+  } else if (guard == "all") {
+    out->guard_mode = GuardMode::all;
+  } else if (guard.substr(0, 7) == "sample:" && parse_integer(guard.substr(7), &out->guard_sample_rate) &&
+             out->guard_sample_rate >= 1) {
+    out->guard_mode = out->guard_sample_rate == 1 ? GuardMode::all : GuardMode::sample;
+  } else {
+    bad_value(error, "guard", guard, "none, all or sample:N with N >= 1");
+    return false;
+  }
+  std::string_view side(out->guard_side.c_str());
+  if (side != "right" && side != "left") {
+    bad_value(error, "guard_side", side, "right or left");
+    return false;
+  }
+  out->guard_left = side == "left";
+  std::string_view format(out->report_format.c_str());
+  if (format != "text" && format != "json") {
+    bad_value(error, "report_format", format, "text or json");
+    return false;
+  }
+  out->report_json = format == "json";
+  std::string_view unwinder(out->unwinder.c_str());
+  if (unwinder == "frame_pointer") out->unwinder_kind = 0;
+  else if (unwinder == "cfi") out->unwinder_kind = 1;
+  else if (unwinder == "cfi_cached") out->unwinder_kind = 2;
+  else {
+    bad_value(error, "unwinder", unwinder, "frame_pointer, cfi or cfi_cached");
+    return false;
+  }
+  long long alignment = out->guard_alignment;
+  if ((alignment & (alignment - 1)) != 0) {
+    bad_value(error, "guard_alignment", "not a power of two", "a power of two from 1 to 4096");
+    return false;
+  }
+  return true;
 }
 }  // namespace
 
@@ -55,14 +106,18 @@ const OptionInfo* table(std::size_t* count) {
   return kTable;
 }
 
-bool parse(const char* text, Options* out, platform::TextBuffer& error) {
-  if (text == nullptr) return true;
-  std::string_view rest(text);
+bool parse(const char* input, Options* out, platform::TextBuffer& error) {
+  std::string_view rest(input == nullptr ? "" : input);
   while (!rest.empty()) {
     while (!rest.empty() && is_separator(rest.front())) rest.remove_prefix(1);
     if (rest.empty()) break;
     std::size_t end = 0;
     while (end < rest.size() && !is_separator(rest[end])) ++end;
+    // guard=sample:N keeps its colon: a separator followed by digits continues it.
+    if (rest.substr(0, end) == "guard=sample" && end < rest.size() && rest[end] == ':') {
+      ++end;
+      while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') ++end;
+    }
     std::string_view pair = rest.substr(0, end);
     rest.remove_prefix(end);
 
@@ -82,23 +137,28 @@ bool parse(const char* text, Options* out, platform::TextBuffer& error) {
       error.text("dbgalloc: option '").text(name).text("' needs a value (").text(name).text("=...)\n");
       return false;
     }
-    std::string_view value_text = pair.substr(equals + 1);
-    long value = 0;
-    bool is_bool = std::strcmp(info->type, "bool") == 0;
-    bool ok = is_bool ? parse_bool(value_text, &value) : parse_long(value_text, &value);
-    if (!ok || value < info->minimum || value > info->maximum) {
-      error.text("dbgalloc: bad value '").text(value_text).text("' for option '").text(name).text("': expected ");
-      if (is_bool) {
-        error.text("0 or 1");
-      } else {
-        error.text("an integer from ").sdec(info->minimum).text(" to ").sdec(info->maximum);
+    std::string_view value = pair.substr(equals + 1);
+    std::string_view type(info->type);
+    long long number = 0;
+    if (type == "boolean") {
+      if (!parse_boolean(value, &number)) {
+        bad_value(error, name, value, "0 or 1");
+        return false;
       }
-      error.character('\n');
+    } else if (type == "integer") {
+      if (!parse_integer(value, &number) || number < info->minimum || number > info->maximum) {
+        error.text("dbgalloc: bad value '").text(value).text("' for option '").text(name)
+            .text("': expected an integer from ").sdec(info->minimum).text(" to ").sdec(info->maximum)
+            .character('\n');
+        return false;
+      }
+    } else if (value.size() >= sizeof(text::value)) {
+      bad_value(error, name, "(too long)", "at most 255 characters");
       return false;
     }
-    assign(out, name, value);
+    assign(out, name, number, value);
   }
-  return true;
+  return interpret(out, error);
 }
 
 const Options& current() { return current_options; }

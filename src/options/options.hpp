@@ -1,34 +1,55 @@
 // Options: parsed once at start-up from DBGALLOC_OPTIONS ("key=value" pairs separated
 // by ':' or white space, as ASAN_OPTIONS). Parsing never allocates; a bad name or value
-// yields a message naming the option and what it accepts.
+// yields a message naming the option and what it accepts, and the program does not
+// start on a guess.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "platform/format.hpp"
 
 namespace dbgalloc::options {
 
+using boolean = bool;
+using integer = long long;
+struct text {
+  char value[256] = {};
+  constexpr text() = default;
+  constexpr text(const char* initial) {
+    for (std::size_t i = 0; i + 1 < sizeof value && initial[i] != '\0'; ++i) value[i] = initial[i];
+  }
+  const char* c_str() const { return value; }
+};
+
+enum class GuardMode : std::uint8_t { none, all, sample };
+
 struct Options {
 #define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) type name = default_value;
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
+
+  // Interpreted from the text options by parse().
+  GuardMode guard_mode = GuardMode::none;
+  long long guard_sample_rate = 0;
+  bool guard_left = false;
+  bool report_json = false;
+  int unwinder_kind = 2;  // stacks::Unwinder
 };
 
 struct OptionInfo {
   const char* name;
-  const char* type;           // "bool" or "int"
-  long default_value;
-  long minimum;
-  long maximum;
+  const char* type;           // "boolean", "integer" or "text"
+  const char* default_text;   // the default as written in a flag
+  long long minimum;
+  long long maximum;
   const char* help;
 };
 
 // Every option, in table order.
 const OptionInfo* table(std::size_t* count);
 
-// Applies `text` to `out`. On error returns false and describes the problem in `error`;
-// options before the bad one stay applied.
+// Applies `text` to `out`. On error returns false and describes the problem in `error`.
 bool parse(const char* text, Options* out, platform::TextBuffer& error);
 
 // The options in force (set once at start-up).

@@ -21,7 +21,7 @@ namespace dbgalloc::platform {
 
 namespace {
 std::atomic<std::size_t> cached_page_size{0};
-std::atomic<int> report_descriptor{2};
+std::atomic<int> report_descriptor{-1};
 
 struct StackBounds {
   std::uintptr_t low = 0;
@@ -73,13 +73,26 @@ void write_all(int fd, const char* data, std::size_t size) {
   errno = saved;
 }
 
-int report_fd() { return report_descriptor.load(std::memory_order_relaxed); }
+std::atomic<int> saved_stderr{-1};
+
+int report_fd() {
+  int chosen = report_descriptor.load(std::memory_order_relaxed);
+  if (chosen >= 0) return chosen;
+  // stderr as the program has it now (tests and pipes redirect it), unless the program
+  // closed it (coreutils do at exit): then the copy taken at start-up.
+  int saved = errno;
+  bool open = fcntl(2, F_GETFD) != -1;
+  errno = saved;
+  int copy = saved_stderr.load(std::memory_order_relaxed);
+  return open || copy < 0 ? 2 : copy;
+}
+
 void set_report_fd(int fd) { report_descriptor.store(fd, std::memory_order_relaxed); }
 
 void capture_stderr() {
   int saved = errno;
   int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
-  if (fd >= 0) set_report_fd(fd);
+  if (fd >= 0) saved_stderr.store(fd, std::memory_order_relaxed);
   errno = saved;
 }
 
@@ -122,6 +135,20 @@ bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) {
   *low = bounds.low;
   *high = bounds.high;
   return true;
+}
+
+std::size_t max_map_count() {
+  int saved = errno;
+  std::size_t value = 0;
+  int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char text[32];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i) value = value * 10 + static_cast<std::size_t>(text[i] - '0');
+  }
+  errno = saved;
+  return value > 0 ? value : 65530;
 }
 
 void die() {

@@ -29,8 +29,9 @@ int process_id();
 
 // write(2) loop that survives EINTR and short writes.
 void write_all(int fd, const char* data, std::size_t size);
-// The descriptor reports go to: a private duplicate of stderr taken at start-up, so
-// programs that close fd 2 at exit (coreutils do) still get their report.
+// The descriptor reports go to: the one set with set_report_fd (-1: none set), else
+// fd 2, else (when the program closed fd 2, as coreutils do at exit) a private
+// duplicate of stderr taken at start-up.
 int report_fd();
 void set_report_fd(int fd);
 // Duplicates fd 2 to a high, close-on-exec descriptor.
@@ -44,6 +45,9 @@ std::uint64_t random_u64();
 
 // Thread stack bounds [low, high) for the calling thread, cached per thread.
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high);
+
+// The kernel's vm.max_map_count (65530 when it cannot be read).
+std::size_t max_map_count();
 
 [[noreturn]] void die();
 

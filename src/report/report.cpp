@@ -1,35 +1,298 @@
 #include "report/report.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 
-#include "pages/pages.hpp"
+#include "options/options.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
+#include "platform/reentry.hpp"
 
 namespace dbgalloc::report {
 
 namespace {
 std::atomic<std::uint64_t> errors{0};
+std::atomic<void (*)()> death_callback{nullptr};
+std::atomic<int> log_fd{-1};
 
-const char* describe(const void* address) {
-  pages::Span* span = pages::page_allocator().span_of(address);
-  if (span == nullptr) return "which dbgalloc never allocated (stack, global, foreign or unmapped memory)";
-  if (!span->contains(reinterpret_cast<std::uintptr_t>(address))) return "inside a guard page";
-  return "inside dbgalloc's heap that is not the start of a live block (double free or interior pointer)";
+using debug::Kind;
+
+const char* kind_name(Kind kind, bool aligned) {
+  switch (kind) {
+    case Kind::malloc: return "malloc";
+    case Kind::new_scalar: return aligned ? "operator new(align_val_t)" : "operator new";
+    case Kind::new_array: return aligned ? "operator new[](align_val_t)" : "operator new[]";
+  }
+  return "?";
+}
+
+const char* dealloc_name(Kind kind, bool aligned) {
+  switch (kind) {
+    case Kind::malloc: return "free";
+    case Kind::new_scalar: return aligned ? "operator delete(align_val_t)" : "operator delete";
+    case Kind::new_array: return aligned ? "operator delete[](align_val_t)" : "operator delete []";
+  }
+  return "?";
+}
+
+// Reports go to LOG_PATH.PID when log_path is set, else to the saved stderr.
+int output_fd() {
+  const char* path = options::current().log_path.c_str();
+  if (path[0] == '\0') return platform::report_fd();
+  int fd = log_fd.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  platform::StackText<300> name;
+  name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
+  fd = open(name.data(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return platform::report_fd();
+  log_fd.store(fd, std::memory_order_release);
+  return fd;
+}
+
+class Out : public platform::StackText<4096> {
+ public:
+  ~Out() { send(); }
+  void send() {
+    platform::write_all(output_fd(), data(), size());
+    clear();
+  }
+};
+
+void print_stack(Out& out, stacks::StackId id) {
+  if (id == stacks::kNoStack) {
+    out.text("    <no stack recorded>\n");
+    return;
+  }
+  stacks::print(id, out);
+}
+
+void print_current(Out& out, const Finding& f) {
+  if (f.frames != nullptr && f.frame_count > 0) {
+    stacks::print_frames(f.frames, f.frame_count, out);
+  } else {
+    print_stack(out, f.current_stack);
+  }
+}
+
+// "func file:line" of the first frame, for the SUMMARY line.
+void append_top_frame(Out& out, const Finding& f) {
+  std::uintptr_t frames[1];
+  std::size_t n = 0;
+  if (f.frames != nullptr && f.frame_count > 0) {
+    frames[0] = f.frames[0];
+    n = 1;
+  } else {
+    n = stacks::lookup(f.current_stack, frames, 1);
+  }
+  if (n == 0) return;
+  platform::StackText<512> line;
+  stacks::print_frames(frames, 1, line);
+  std::string_view text = line.view();
+  std::size_t in = text.find(" in ");
+  std::size_t start = in != std::string_view::npos ? in + 4 : text.find(" (");
+  if (start == std::string_view::npos) return;
+  std::string_view rest = text.substr(start);
+  while (!rest.empty() && (rest.back() == '\n' || rest.back() == ' ')) rest.remove_suffix(1);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  out.text(" in ").text(rest);
+}
+
+void describe_location(Out& out, const Finding& f) {
+  std::uintptr_t begin = f.block_user;
+  std::uintptr_t end = begin + f.header.size();
+  out.hex(f.address).text(" is located ");
+  if (f.address >= end) {
+    out.dec(f.address - end).text(" bytes to the right of ");
+  } else if (f.address < begin) {
+    out.dec(begin - f.address).text(" bytes to the left of ");
+  } else {
+    out.dec(f.address - begin).text(" bytes inside of ");
+  }
+  out.dec(f.header.size()).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
+}
+
+void render_json(const Finding& f) {
+  Out out;
+  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
+      .text(",\"class\":\"").text(class_name(f.error)).text("\",\"address\":\"").hex(f.address).text("\"");
+  if (f.access != nullptr) out.text(",\"access\":\"").text(f.access).text("\"");
+  if (f.operation != nullptr) out.text(",\"operation\":\"").text(f.operation).text("\"");
+  if (f.has_block) {
+    out.text(",\"block\":{\"begin\":\"").hex(f.block_user).text("\",\"size\":").dec(f.header.size())
+        .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block_user))
+        .text(",\"allocated_by\":").dec(f.header.alloc_thread).text(",\"alloc_stack\":").dec(f.header.alloc_stack);
+    if (f.header.state() != debug::State::live) {
+      out.text(",\"freed_by\":").dec(f.header.free_thread).text(",\"free_stack\":").dec(f.header.free_stack);
+    }
+    out.character('}');
+  }
+  out.text(",\"frames\":[");
+  std::uintptr_t frames[stacks::kMaxFrames];
+  std::size_t n = f.frames != nullptr ? f.frame_count : stacks::lookup(f.current_stack, frames, stacks::kMaxFrames);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0) out.character(',');
+    out.character('"').hex(f.frames != nullptr ? f.frames[i] : frames[i]).character('"');
+  }
+  out.text("]}\n");
+}
+
+void render_text(const Finding& f) {
+  Out out;
+  std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
+  out.text("=================================================================\n");
+  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error)).text(" on address ").hex(f.address);
+  if (f.pc != 0) out.text(" at pc ").hex(f.pc);
+  out.character('\n');
+  switch (f.error) {
+    case ErrorClass::alloc_dealloc_mismatch:
+      out.text("  (").text(kind_name(f.header.kind(), f.header.has(debug::BlockHeader::kAlignedNewFlag)))
+          .text(" vs ").text(dealloc_name(f.dealloc_kind, f.dealloc_aligned)).text(")\n");
+      break;
+    case ErrorClass::new_delete_type_mismatch:
+      out.text("  object passed to delete has wrong type: size of the allocated type: ").dec(f.header.size())
+          .text(" bytes; size of the deallocated type: ").dec(f.sized_delete).text(" bytes.\n");
+      break;
+    default:
+      break;
+  }
+  if (f.access != nullptr) {
+    out.text(f.access).text(" at ").hex(f.address).text(" thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
+        .character('\n');
+  } else if (f.operation != nullptr) {
+    out.text("found by ").text(f.operation).text(" in thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
+        .text(":\n");
+  }
+  print_current(out, f);
+  if (f.note != nullptr) out.text(f.note).character('\n');
+  if (f.has_block) {
+    describe_location(out, f);
+    out.text("allocated by thread T").dec(f.header.alloc_thread).text(" here:\n");
+    print_stack(out, f.header.alloc_stack);
+    if (f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed) {
+      out.text("freed by thread T").dec(f.header.free_thread).text(" here:\n");
+      print_stack(out, f.header.free_stack);
+    }
+  }
+  out.text("SUMMARY: dbgalloc: ").text(class_name(f.error));
+  append_top_frame(out, f);
+  out.character('\n');
 }
 }  // namespace
 
-void bad_free(const void* address, const char* function) {
-  errors.fetch_add(1, std::memory_order_relaxed);
-  platform::StackText<512> out;
-  out.text("=================================================================\n");
-  out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: dbgalloc: attempting ")
-      .text(function).text(" on address ").hex(reinterpret_cast<std::uintptr_t>(address)).character(' ')
-      .text(describe(address)).character('\n');
-  out.text("SUMMARY: dbgalloc: bad-free in ").text(function).character('\n');
-  out.flush();
+const char* class_name(ErrorClass error) {
+  switch (error) {
+    case ErrorClass::heap_buffer_overflow: return "heap-buffer-overflow";
+    case ErrorClass::heap_buffer_underflow: return "heap-buffer-underflow";
+    case ErrorClass::heap_use_after_free: return "heap-use-after-free";
+    case ErrorClass::double_free: return "double-free";
+    case ErrorClass::bad_free: return "bad-free";
+    case ErrorClass::alloc_dealloc_mismatch: return "alloc-dealloc-mismatch";
+    case ErrorClass::new_delete_type_mismatch: return "new-delete-type-mismatch";
+    case ErrorClass::header_corruption: return "heap-header-corruption";
+    case ErrorClass::guard_fault_unknown: return "guard-page-fault";
+  }
+  return "unknown";
 }
 
+void emit(const Finding& finding) {
+  errors.fetch_add(1, std::memory_order_relaxed);
+  {
+    platform::InternalScope internal;
+    if (options::current().report_json) {
+      render_json(finding);
+    } else {
+      render_text(finding);
+    }
+  }
+  if (options::current().halt_on_error && !finding.fault) die();
+}
+
+void die() {
+  if (void (*callback)() = death_callback.load()) callback();
+  _exit(static_cast<int>(options::current().exitcode));
+}
+
+void set_death_callback(void (*callback)()) { death_callback.store(callback); }
+
 std::uint64_t error_count() { return errors.load(std::memory_order_relaxed); }
+
+namespace {
+Finding block_finding(ErrorClass error, const debug::BlockHeader& header, std::uintptr_t user,
+                      std::uintptr_t address, const char* operation, stacks::StackId current) {
+  Finding f;
+  f.error = error;
+  f.address = address;
+  f.operation = operation;
+  f.current_stack = current;
+  f.has_block = true;
+  f.block_user = user;
+  f.header = header;
+  return f;
+}
+}  // namespace
+
+void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
+                          const char* operation, stacks::StackId current) {
+  ErrorClass error = bad < user ? ErrorClass::heap_buffer_underflow : ErrorClass::heap_buffer_overflow;
+  Finding f = block_finding(error, header, user, bad, operation, current);
+  f.note = bad < user ? "the canary before the block was overwritten" : "the canary after the block was overwritten";
+  emit(f);
+}
+
+void heap_use_after_free_write(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
+                               const char* operation) {
+  Finding f = block_finding(ErrorClass::heap_use_after_free, header, user, bad, operation, header.free_stack);
+  f.note = "WRITE after free: the freed block's fill pattern was changed (stack above: where it was freed)";
+  emit(f);
+}
+
+void double_free(const debug::BlockHeader& header, std::uintptr_t user, const char* operation,
+                 stacks::StackId current) {
+  emit(block_finding(ErrorClass::double_free, header, user, user, operation, current));
+}
+
+void bad_free(std::uintptr_t address, const char* operation, stacks::StackId current, const char* why) {
+  Finding f;
+  f.error = ErrorClass::bad_free;
+  f.address = address;
+  f.operation = operation;
+  f.current_stack = current;
+  f.note = why;
+  emit(f);
+}
+
+void interior_free(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t address,
+                   const char* operation, stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::bad_free, header, user, address, operation, current);
+  f.note = "the pointer points inside a live block, not at its start";
+  emit(f);
+}
+
+void alloc_dealloc_mismatch(const debug::BlockHeader& header, std::uintptr_t user, debug::Kind dealloc,
+                            bool aligned, const char* operation, stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::alloc_dealloc_mismatch, header, user, user, operation, current);
+  f.dealloc_kind = dealloc;
+  f.dealloc_aligned = aligned;
+  emit(f);
+}
+
+void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t user, std::size_t sized,
+                              stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::new_delete_type_mismatch, header, user, user, "delete", current);
+  f.sized_delete = sized;
+  emit(f);
+}
+
+void header_corruption(std::uintptr_t user, const char* operation, stacks::StackId current) {
+  Finding f;
+  f.error = ErrorClass::header_corruption;
+  f.address = user;
+  f.operation = operation;
+  f.current_stack = current;
+  f.note = "the block's header fails its checksum: something wrote before the block (an underflow past its canary)";
+  emit(f);
+}
 
 }  // namespace dbgalloc::report

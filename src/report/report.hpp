@@ -1,16 +1,90 @@
-// Reports: one function per error class, one wording each, in the sanitizer layout.
-// Everything here formats into stack buffers and writes with write(2).
+// Reports: one function per error class, one wording each, in the sanitizer layout:
+//
+//   ==PID==ERROR: dbgalloc: heap-buffer-overflow on address 0x... at pc 0x...
+//   WRITE of size 1 at 0x... thread T123
+//       #0 ... (the access, or the free/realloc that found it)
+//   0x... is located 3 bytes after 13-byte region [0x...,0x...)
+//   allocated by thread T123 here:
+//       #0 ...
+//   freed by thread T123 here:          (when freed)
+//   SUMMARY: dbgalloc: heap-buffer-overflow in main
+//
+// Describing what went wrong (a Finding) is kept apart from printing it. Everything
+// formats into fixed buffers and goes out through write(2); symbolization runs inside
+// an InternalScope so its allocations stay out of tracking.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "debug/allocator.hpp"
+#include "debug/block.hpp"
+#include "stacks/stacks.hpp"
 
 namespace dbgalloc::report {
 
-// A pointer passed to free/realloc that is not a live block: never allocated by
-// dbgalloc, already freed, or pointing inside a block.
-void bad_free(const void* address, const char* function);
+enum class ErrorClass : std::uint8_t {
+  heap_buffer_overflow,
+  heap_buffer_underflow,
+  heap_use_after_free,
+  double_free,
+  bad_free,
+  alloc_dealloc_mismatch,
+  new_delete_type_mismatch,
+  header_corruption,
+  guard_fault_unknown,
+};
+
+const char* class_name(ErrorClass error);
+
+struct Finding {
+  ErrorClass error = ErrorClass::bad_free;
+  std::uintptr_t address = 0;          // the bad byte or pointer
+  std::uintptr_t pc = 0;               // faulting instruction, for faults
+  const char* access = nullptr;        // "READ" / "WRITE" for faults
+  const char* operation = nullptr;     // "free", "realloc", "delete", "heap check", ...
+  stacks::StackId current_stack = 0;   // where it was found (free, realloc, check)
+  const std::uintptr_t* frames = nullptr;  // or raw frames (fault handler)
+  std::size_t frame_count = 0;
+  bool has_block = false;
+  std::uintptr_t block_user = 0;
+  debug::BlockHeader header{};         // a copy; valid when has_block
+  debug::Kind dealloc_kind = debug::Kind::malloc;
+  bool dealloc_aligned = false;
+  std::size_t sized_delete = 0;
+  const char* note = nullptr;          // one extra line of explanation
+  bool fault = false;                  // from the fault handler: it re-raises instead of exiting
+};
+
+// Prints the report, counts it, and halts when halt_on_error is set.
+void emit(const Finding& finding);
+
+// One function per class; each fills a Finding and emits it.
+void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
+                          const char* operation, stacks::StackId current);
+void heap_use_after_free_write(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
+                               const char* operation);
+void double_free(const debug::BlockHeader& header, std::uintptr_t user, const char* operation,
+                 stacks::StackId current);
+void bad_free(std::uintptr_t address, const char* operation, stacks::StackId current, const char* why);
+void interior_free(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t address,
+                   const char* operation, stacks::StackId current);
+void alloc_dealloc_mismatch(const debug::BlockHeader& header, std::uintptr_t user, debug::Kind dealloc,
+                            bool aligned, const char* operation, stacks::StackId current);
+void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t user, std::size_t sized,
+                              stacks::StackId current);
+void header_corruption(std::uintptr_t user, const char* operation, stacks::StackId current);
 
 // Number of reports made so far (drives the exit code).
 std::uint64_t error_count();
+
+// Halting: the callback (if any) runs before the process exits.
+void set_death_callback(void (*callback)());
+[[noreturn]] void die();
+
+// Installs the SIGSEGV/SIGBUS handler that turns guard-page faults into reports.
+void install_fault_handler();
+// Gives the calling thread an alternate signal stack (once per thread).
+void ensure_alternate_stack();
 
 }  // namespace dbgalloc::report

@@ -1,0 +1,70 @@
+#include "debug/locate.hpp"
+
+#include "heap/arenas.hpp"
+#include "pages/pages.hpp"
+
+namespace dbgalloc::debug {
+
+namespace {
+bool plausible(const BlockHeader* header) { return header->state() != State::invalid && sealed(header); }
+}  // namespace
+
+bool block_in_payload(std::uintptr_t payload, std::size_t usable, Located* out) {
+  // The header sits at prefix_for(alignment) - 48 into the payload; try each alignment.
+  for (unsigned shift = 4; shift < 40; ++shift) {
+    std::size_t prefix = prefix_for(std::size_t{1} << shift);
+    if (prefix > usable) break;
+    if (shift == 5) continue;  // 32 and 64 share a prefix
+    BlockHeader* header = header_before(payload + prefix);
+    if (plausible(header) && prefix_for(header->alignment()) == prefix) {
+      out->header = header;
+      out->user = payload + prefix;
+      out->guard = nullptr;
+      return true;
+    }
+  }
+  return false;
+}
+
+Lookup locate(std::uintptr_t address, Located* out) {
+  pages::Span* span = pages::page_allocator().span_of(address);
+  if (span == nullptr) return Lookup::not_ours;
+  if (span->kind == pages::SpanKind::guard_block) {
+    GuardRecord* record = GuardBlocks::record_at(address);
+    if (record == nullptr) return Lookup::not_ours;
+    out->header = &record->header;
+    out->user = record->user;
+    out->guard = record;
+    if (!sealed(&record->header)) return Lookup::corrupted;
+    if (address == record->user) return Lookup::ok;
+    return record->header.state() == State::live && address > record->user &&
+                   address < record->user + record->header.size()
+               ? Lookup::interior
+               : Lookup::not_a_block;
+  }
+  if (span->kind != pages::SpanKind::heap_segment && span->kind != pages::SpanKind::direct) return Lookup::not_ours;
+  if ((address & 15) == 0 && address >= span->base + kPrefix) {
+    BlockHeader* header = header_before(address);
+    if (plausible(header)) {
+      out->header = header;
+      out->user = address;
+      out->guard = nullptr;
+      return Lookup::ok;
+    }
+  }
+  // Not a block start: find which live chunk (if any) holds the address.
+  void* payload = heap::arenas().find_live_block_containing(reinterpret_cast<void*>(address));
+  if (payload == nullptr) return Lookup::not_a_block;
+  auto base = reinterpret_cast<std::uintptr_t>(payload);
+  std::size_t usable = heap::arenas().usable_size(payload);
+  if (!block_in_payload(base, usable, out)) {
+    // A live chunk whose block header is gone: if the address is where a default
+    // block would start, its header was overwritten.
+    return address == base + kPrefix ? Lookup::corrupted : Lookup::not_a_block;
+  }
+  if (address >= out->user && address < out->user + out->header->size() && out->header->state() == State::live)
+    return Lookup::interior;
+  return Lookup::not_a_block;
+}
+
+}  // namespace dbgalloc::debug

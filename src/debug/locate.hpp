@@ -1,0 +1,32 @@
+// Finding the block a pointer names, trusting nothing: the page map says which span
+// (if any) holds the address, and only then is any memory read; a header counts only
+// when its keyed checksum holds.
+#pragma once
+
+#include <cstdint>
+
+#include "debug/block.hpp"
+#include "debug/guard_blocks.hpp"
+
+namespace dbgalloc::debug {
+
+enum class Lookup {
+  ok,           // the start of a block (live, quarantined or freed: see its state)
+  not_ours,     // no dbgalloc span holds it: stack, global, foreign, unmapped
+  not_a_block,  // in our heap, but no block starts or lives there
+  interior,     // inside a live block, not at its start (block filled in)
+  corrupted,    // where a block should start, but its header fails the checksum
+};
+
+struct Located {
+  BlockHeader* header = nullptr;
+  std::uintptr_t user = 0;
+  GuardRecord* guard = nullptr;  // for guard blocks
+};
+
+Lookup locate(std::uintptr_t address, Located* out);
+
+// The block inside a heap payload of `usable` bytes, or false.
+bool block_in_payload(std::uintptr_t payload, std::size_t usable, Located* out);
+
+}  // namespace dbgalloc::debug

@@ -1,0 +1,53 @@
+#include "debug/quarantine.hpp"
+
+#include "platform/platform.hpp"
+
+namespace dbgalloc::debug {
+
+void Quarantine::configure(std::size_t max_bytes, std::size_t max_blocks) {
+  platform::LockGuard guard(lock_);
+  max_bytes_ = max_bytes;
+  max_blocks_ = max_blocks;
+}
+
+std::size_t Quarantine::pop_locked(Entry* out, std::size_t max, bool drain_all) {
+  std::size_t n = 0;
+  while (n < max && count_ > 0 && (drain_all || over_budget())) {
+    out[n++] = ring_[head_];
+    bytes_ -= ring_[head_].bytes;
+    head_ = (head_ + 1) % capacity_;
+    --count_;
+  }
+  return n;
+}
+
+bool Quarantine::push(Entry entry, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count) {
+  *evicted_count = 0;
+  platform::LockGuard guard(lock_);
+  if (max_blocks_ == 0 || max_bytes_ == 0 || entry.bytes > max_bytes_) return false;
+  if (ring_ == nullptr) {
+    if (map_failed_) return false;
+    // One slot more than the count budget: push first, then evict.
+    std::size_t capacity = max_blocks_ + 1;
+    ring_ = static_cast<Entry*>(platform::map(capacity * sizeof(Entry)));
+    if (ring_ == nullptr) {
+      map_failed_ = true;
+      return false;
+    }
+    capacity_ = capacity;
+  }
+  if (count_ == capacity_) *evicted_count = pop_locked(evicted, 1, true);
+  ring_[(head_ + count_) % capacity_] = entry;
+  ++count_;
+  bytes_ += entry.bytes;
+  *evicted_count += pop_locked(evicted + *evicted_count, max_evicted - *evicted_count, false);
+  return true;
+}
+
+std::size_t Quarantine::evict(Entry* out, std::size_t max, bool drain_all) {
+  platform::LockGuard guard(lock_);
+  if (ring_ == nullptr) return 0;
+  return pop_locked(out, max, drain_all);
+}
+
+}  // namespace dbgalloc::debug

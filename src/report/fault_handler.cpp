@@ -1,0 +1,112 @@
+// The SIGSEGV/SIGBUS handler: a fault inside a guard block's span becomes a report
+// (overflow or underflow into the guard page, or any access to a quarantined block).
+// Faults that are not ours go to whatever handler was there before, unchanged. After a
+// report the previous disposition is restored and the fault re-raised by returning, so
+// core dumps and fuzzers' crash handlers still see it.
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "debug/guard_blocks.hpp"
+#include "platform/platform.hpp"
+#include "report/report.hpp"
+
+namespace dbgalloc::report {
+
+namespace {
+struct sigaction previous_segv;
+struct sigaction previous_bus;
+constexpr std::size_t kAltStackSize = 64 * 1024;
+thread_local bool tls_has_alt_stack __attribute__((tls_model("initial-exec"))) = false;
+// Part of the thread's TLS block, so it goes away with the thread: no mapping per thread.
+alignas(16) thread_local char tls_alt_stack[kAltStackSize] __attribute__((tls_model("initial-exec")));
+
+struct sigaction* previous_for(int sig) { return sig == SIGBUS ? &previous_bus : &previous_segv; }
+
+void pass_on(int sig, siginfo_t* info, void* context) {
+  struct sigaction* previous = previous_for(sig);
+  if ((previous->sa_flags & SA_SIGINFO) != 0 && previous->sa_sigaction != nullptr) {
+    previous->sa_sigaction(sig, info, context);
+    return;
+  }
+  if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN && previous->sa_handler != nullptr) {
+    previous->sa_handler(sig);
+    return;
+  }
+  // Default action: restore it and return, so the faulting instruction faults again.
+  signal(sig, SIG_DFL);
+}
+
+// The faulting PC, then the frame-pointer chain from the faulting frame.
+std::size_t frames_from_context(const ucontext_t* context, std::uintptr_t* frames, std::size_t max) {
+  std::size_t n = 0;
+  frames[n++] = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+  std::uintptr_t low = 0, high = 0;
+  if (!platform::thread_stack_bounds(&low, &high)) return n;
+  auto fp = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RBP]);
+  while (n < max && fp >= low && fp + 16 <= high && (fp & 7) == 0) {
+    auto* frame = reinterpret_cast<const std::uintptr_t*>(fp);
+    if (frame[1] == 0) break;
+    frames[n++] = frame[1] - 1;  // inside the call instruction, as unwinders report it
+    if (frame[0] <= fp) break;
+    fp = frame[0];
+  }
+  return n;
+}
+
+void on_fault(int sig, siginfo_t* info, void* raw_context) {
+  auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  debug::GuardRecord* record = debug::GuardBlocks::record_at(address);
+  if (record == nullptr) {
+    pass_on(sig, info, raw_context);
+    return;
+  }
+  auto* context = static_cast<ucontext_t*>(raw_context);
+  std::uintptr_t frames[stacks::kMaxFrames];
+  Finding f;
+  f.frame_count = frames_from_context(context, frames, stacks::configured_depth() + 1);
+  f.frames = frames;
+  f.address = address;
+  f.pc = frames[0];
+  f.access = (context->uc_mcontext.gregs[REG_ERR] & 2) != 0 ? "WRITE" : "READ";
+  f.has_block = true;
+  f.block_user = record->user;
+  f.header = record->header;
+  f.fault = true;
+  if (record->header.state() != debug::State::live) {
+    f.error = ErrorClass::heap_use_after_free;
+  } else if (address < record->user) {
+    f.error = ErrorClass::heap_buffer_underflow;
+  } else {
+    f.error = ErrorClass::heap_buffer_overflow;
+  }
+  emit(f);
+  // Re-raise under the previous disposition.
+  sigaction(sig, previous_for(sig), nullptr);
+  if (previous_for(sig)->sa_handler == SIG_IGN) signal(sig, SIG_DFL);
+}
+}  // namespace
+
+void install_fault_handler() {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_fault;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGSEGV, &action, &previous_segv);
+  sigaction(SIGBUS, &action, &previous_bus);
+}
+
+void ensure_alternate_stack() {
+  if (tls_has_alt_stack) return;
+  tls_has_alt_stack = true;
+  stack_t current;
+  if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;  // the program has one
+  stack_t stack;
+  stack.ss_sp = tls_alt_stack;
+  stack.ss_size = kAltStackSize;
+  stack.ss_flags = 0;
+  sigaltstack(&stack, nullptr);
+}
+
+}  // namespace dbgalloc::report
