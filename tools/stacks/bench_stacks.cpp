@@ -169,7 +169,8 @@ void make_stack(std::uint64_t index, std::uintptr_t* frames) {
 }
 
 double depot_inserts_per_second(int threads, bool repeats) {
-  const std::uint64_t per_thread = static_cast<std::uint64_t>(400000 * scale) + 1;
+  // 2 x 200,000 distinct 16-frame stacks (58 MB) fit the default 64 MiB budget.
+  const std::uint64_t per_thread = static_cast<std::uint64_t>(200000 * scale) + 1;
   StackDepot depot;  // process-default geometry: 1 Mi slots, 64 MiB arena
   if (repeats) {
     // Pre-store the stacks: the measured inserts are all lookups that find them.
