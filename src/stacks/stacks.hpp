@@ -67,7 +67,10 @@ std::size_t lookup(StackId id, std::uintptr_t* frames, std::size_t max);
 // inside a signal handler that interrupted malloc.
 void print(StackId id, platform::TextBuffer& out);
 // Same for a raw frame array (tests, __sanitizer_print_stack_trace).
-void print_frames(const std::uintptr_t* frames, std::size_t count, platform::TextBuffer& out);
+// first_is_pc: frames[0] is the faulting instruction itself (a signal context), not a
+// return address, so it is looked up as is rather than at pc - 1.
+void print_frames(const std::uintptr_t* frames, std::size_t count, platform::TextBuffer& out,
+                  bool first_is_pc = false);
 
 struct DepotStats {
   std::uint64_t stacks_stored;   // distinct stacks in the depot

@@ -41,9 +41,9 @@ void print_module_offset(std::uintptr_t pc, platform::TextBuffer& out) {
   }
 }
 
-void print_frame(std::size_t index, std::uintptr_t pc, platform::TextBuffer& out) {
+void print_frame(std::size_t index, std::uintptr_t pc, bool exact, platform::TextBuffer& out) {
   out.text("    #").dec(index).character(' ').hex(pc);
-  boost::stacktrace::frame frame(reinterpret_cast<const void*>(pc - 1));
+  boost::stacktrace::frame frame(reinterpret_cast<const void*>(exact ? pc : pc - 1));
   std::string name = frame.name();
   std::string file = frame.source_file();
   std::size_t line = frame.source_line();
@@ -59,11 +59,11 @@ void print_frame(std::size_t index, std::uintptr_t pc, platform::TextBuffer& out
 
 }  // namespace
 
-void print_frames(const std::uintptr_t* frames, std::size_t count, platform::TextBuffer& out) {
+void print_frames(const std::uintptr_t* frames, std::size_t count, platform::TextBuffer& out, bool first_is_pc) {
   platform::InternalScope internal;
   for (std::size_t i = 0; i < count; ++i) {
     platform::StackText<kLineBytes> line;
-    print_frame(i, frames[i], line);
+    print_frame(i, frames[i], first_is_pc && i == 0, line);
     // TextBuffer does not tell its free room, so whatever the caller formatted so far
     // goes out before each frame; the last line stays for the caller to flush.
     if (out.size() > 0) out.flush();
