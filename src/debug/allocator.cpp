@@ -147,7 +147,11 @@ void* allocate_canary_block(const Request& request, std::size_t alignment, const
 }
 
 void* allocate_guard_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
-  std::size_t guard_alignment = config.guard_left ? alignment : (alignment > config.guard_alignment ? alignment : config.guard_alignment);
+  // Right guards: the user's own alignment if larger, else guard_alignment (1 puts the
+  // block's end flush against the guard page). Left guards start page aligned.
+  std::size_t requested = request.alignment > 0 ? request.alignment : 1;
+  std::size_t guard_alignment = requested > config.guard_alignment ? requested : config.guard_alignment;
+  (void)alignment;
   GuardRecord* record = guards.allocate(request.bytes, guard_alignment, config.guard_left);
   if (record == nullptr) return nullptr;
   record->header = header;
@@ -289,7 +293,7 @@ void maybe_check_everything() {
       static_cast<std::uint64_t>(config.check_every))
     return;
   allocations_since_check.store(0, std::memory_order_relaxed);
-  check_all("periodic heap check");
+  check_all("periodic heap check", 0);
 }
 
 }  // namespace
@@ -451,7 +455,7 @@ void scan_block(void* payload, std::size_t usable, void* context) {
 }
 }  // namespace
 
-std::size_t check_all(const char* operation) {
+std::size_t check_all(const char* operation, std::uintptr_t caller) {
   if (!config.canaries) {
     heap::CheckResult result = heap::arenas().check();
     if (!result.ok) report::header_corruption(result.address, operation, stacks::kNoStack);
@@ -472,7 +476,7 @@ std::size_t check_all(const char* operation) {
   stacks::StackId here = stacks::kNoStack;
   for (std::size_t i = 0; i < scan.count; ++i) {
     const Problem& problem = scan.problems[i];
-    if (here == stacks::kNoStack) here = record_stack(0);
+    if (here == stacks::kNoStack && caller != 0) here = record_stack(caller);
     switch (problem.what) {
       case Problem::missing_header: {
         // A block still being set up by another thread looks headerless: look again.

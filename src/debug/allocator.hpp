@@ -38,8 +38,9 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller);
 std::size_t usable_size(const void* p);
 
 // Verifies every live block's canaries, every quarantined block's fill and the heap's
-// invariants; reports each problem. Returns the number found.
-std::size_t check_all(const char* operation);
+// invariants; reports each problem. Returns the number found. `caller` (0: none) is
+// the program's call to the check, the stack shown with each finding.
+std::size_t check_all(const char* operation, std::uintptr_t caller);
 // Releases the whole quarantine (after verifying it).
 void purge_quarantine();
 

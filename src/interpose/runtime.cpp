@@ -74,7 +74,7 @@ __attribute__((constructor(101))) void on_load() {
 
 __attribute__((destructor(101))) void on_unload() {
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
-  debug::check_all("exit check");
+  debug::check_all("exit check", 0);
   if (options::current().print_stats) print_stats();
   // Reports made while carrying on (halt_on_error=0) still fail the run.
   if (report::error_count() > 0 && options::current().exitcode != 0) _exit(static_cast<int>(options::current().exitcode));

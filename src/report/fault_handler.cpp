@@ -10,6 +10,7 @@
 #include "debug/guard_blocks.hpp"
 #include "platform/platform.hpp"
 #include "report/report.hpp"
+#include "stacks/cfi_unwinder.hpp"
 
 namespace dbgalloc::report {
 
@@ -37,21 +38,35 @@ void pass_on(int sig, siginfo_t* info, void* context) {
   signal(sig, SIG_DFL);
 }
 
-// The faulting PC, then the frame-pointer chain from the faulting frame.
+// The stack of the faulting code. _Unwind_Backtrace from here crosses the signal
+// frame (the kernel's trampoline has unwind information), so it finds the faulting
+// function even when that is a leaf without a frame of its own; frames above the
+// faulting PC are the handler's and are dropped. Without a match (no unwind
+// information), the PC and the frame-pointer chain from the faulting frame.
 std::size_t frames_from_context(const ucontext_t* context, std::uintptr_t* frames, std::size_t max) {
-  std::size_t n = 0;
-  frames[n++] = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+  auto pc = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+  std::uintptr_t all[stacks::kMaxFrames];
+  std::size_t n = stacks::cfi_unwinder::capture(all, stacks::kMaxFrames, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (all[i] != pc && all[i] != pc + 1) continue;
+    std::size_t count = 0;
+    for (std::size_t j = i; j < n && count < max; ++j) frames[count++] = all[j];
+    frames[0] = pc;
+    return count;
+  }
+  std::size_t count = 0;
+  frames[count++] = pc;
   std::uintptr_t low = 0, high = 0;
-  if (!platform::thread_stack_bounds(&low, &high)) return n;
+  if (!platform::thread_stack_bounds(&low, &high)) return count;
   auto fp = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RBP]);
-  while (n < max && fp >= low && fp + 16 <= high && (fp & 7) == 0) {
+  while (count < max && fp >= low && fp + 16 <= high && (fp & 7) == 0) {
     auto* frame = reinterpret_cast<const std::uintptr_t*>(fp);
     if (frame[1] == 0) break;
-    frames[n++] = frame[1] - 1;  // inside the call instruction, as unwinders report it
+    frames[count++] = frame[1];
     if (frame[0] <= fp) break;
     fp = frame[0];
   }
-  return n;
+  return count;
 }
 
 void on_fault(int sig, siginfo_t* info, void* raw_context) {

@@ -37,27 +37,26 @@ const char* dealloc_name(Kind kind, bool aligned) {
   return "?";
 }
 
-// Reports go to LOG_PATH.PID when log_path is set, else to the saved stderr.
+// Reports go to LOG_PATH.PID when log_path is set (opened at the first report, and
+// made the descriptor every flush uses), else to stderr.
 int output_fd() {
   const char* path = options::current().log_path.c_str();
-  if (path[0] == '\0') return platform::report_fd();
-  int fd = log_fd.load(std::memory_order_acquire);
-  if (fd >= 0) return fd;
-  platform::StackText<300> name;
-  name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
-  fd = open(name.data(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return platform::report_fd();
-  log_fd.store(fd, std::memory_order_release);
-  return fd;
+  if (path[0] != '\0' && log_fd.load(std::memory_order_acquire) < 0) {
+    platform::StackText<300> name;
+    name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
+    int fd = open(name.data(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      log_fd.store(fd, std::memory_order_release);
+      platform::set_report_fd(fd);
+    }
+  }
+  return platform::report_fd();
 }
 
 class Out : public platform::StackText<4096> {
  public:
   ~Out() { send(); }
-  void send() {
-    platform::write_all(output_fd(), data(), size());
-    clear();
-  }
+  void send() { flush(); }
 };
 
 void print_stack(Out& out, stacks::StackId id) {
@@ -70,8 +69,8 @@ void print_stack(Out& out, stacks::StackId id) {
 
 void print_current(Out& out, const Finding& f) {
   if (f.frames != nullptr && f.frame_count > 0) {
-    stacks::print_frames(f.frames, f.frame_count, out);
-  } else {
+    stacks::print_frames(f.frames, f.frame_count, out, f.fault);
+  } else if (f.current_stack != stacks::kNoStack) {
     print_stack(out, f.current_stack);
   }
 }
@@ -86,9 +85,11 @@ void append_top_frame(Out& out, const Finding& f) {
   } else {
     n = stacks::lookup(f.current_stack, frames, 1);
   }
+  // Found by a check with no program stack of its own: name the allocation site.
+  if (n == 0 && f.has_block) n = stacks::lookup(f.header.alloc_stack, frames, 1);
   if (n == 0) return;
   platform::StackText<512> line;
-  stacks::print_frames(frames, 1, line);
+  stacks::print_frames(frames, 1, line, f.fault && f.frames != nullptr);
   std::string_view text = line.view();
   std::size_t in = text.find(" in ");
   std::size_t start = in != std::string_view::npos ? in + 4 : text.find(" (");
@@ -114,6 +115,7 @@ void describe_location(Out& out, const Finding& f) {
 }
 
 void render_json(const Finding& f) {
+  output_fd();
   Out out;
   out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
       .text(",\"class\":\"").text(class_name(f.error)).text("\",\"address\":\"").hex(f.address).text("\"");
@@ -139,6 +141,7 @@ void render_json(const Finding& f) {
 }
 
 void render_text(const Finding& f) {
+  output_fd();
   Out out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");

@@ -1,0 +1,162 @@
+// One heap bug per case, run under the preload by report_classes_test. Function names
+// are distinctive so the tests can find them in the reported stacks.
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+#include <string>
+
+namespace {
+
+// Keeps the compiler from seeing through the bugs.
+char* volatile sink;
+int global_object;
+
+__attribute__((noinline)) char* allocate_thirteen() { return sink = static_cast<char*>(malloc(13)); }
+__attribute__((noinline)) char* allocate_hundred() { return sink = static_cast<char*>(malloc(100)); }
+__attribute__((noinline)) void release_block(void* p) { free(p); }
+__attribute__((noinline)) void write_one_past(char* p, std::size_t size) { p[size] = 'x'; }
+__attribute__((noinline)) void write_one_before(char* p) { p[-1] = 'x'; }
+__attribute__((noinline)) char read_one_past(const char* p, std::size_t size) { return p[size]; }
+__attribute__((noinline)) char read_one_before(const char* p) { return p[-1]; }
+__attribute__((noinline)) void write_after_free(char* p) { p[10] = 'x'; }
+__attribute__((noinline)) char read_after_free(const char* p) { return p[10]; }
+
+int check_heap() {
+  auto check = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "dbgalloc_check_heap"));
+  return check != nullptr ? check() : -1;
+}
+
+void churn(std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes; done += 4096) release_block(sink = static_cast<char*>(malloc(4096)));
+}
+
+int run(const std::string& name) {
+  if (name == "overflow_at_free") {
+    char* p = allocate_thirteen();
+    write_one_past(p, 13);
+    release_block(p);
+  } else if (name == "underflow_at_free") {
+    char* p = allocate_thirteen();
+    write_one_before(p);
+    release_block(p);
+  } else if (name == "overflow_at_realloc") {
+    char* p = allocate_thirteen();
+    write_one_past(p, 13);
+    sink = static_cast<char*>(realloc(p, 100));
+  } else if (name == "overflow_at_check") {
+    char* p = allocate_thirteen();
+    write_one_past(p, 20);
+    return check_heap() == 0 ? 0 : 3;
+  } else if (name == "overflow_at_exit") {
+    write_one_past(allocate_thirteen(), 13);
+  } else if (name == "guard_overflow_write") {
+    write_one_past(allocate_thirteen(), 13);
+  } else if (name == "guard_overflow_read") {
+    char* p = static_cast<char*>(malloc(16));
+    sink = p;
+    return read_one_past(p, 16);
+  } else if (name == "guard_underflow_read") {
+    return read_one_before(allocate_thirteen());
+  } else if (name == "guard_use_after_free_read") {
+    char* p = allocate_hundred();
+    release_block(p);
+    return read_after_free(p);
+  } else if (name == "use_after_free_write") {
+    char* p = allocate_hundred();
+    release_block(p);
+    write_after_free(p);
+    churn(4u << 20);  // pushes p out of a 1 MiB quarantine
+  } else if (name == "use_after_free_write_at_check") {
+    char* p = allocate_hundred();
+    release_block(p);
+    write_after_free(p);
+    return check_heap() == 0 ? 0 : 3;
+  } else if (name == "double_free") {
+    char* p = allocate_hundred();
+    release_block(p);
+    release_block(p);
+  } else if (name == "free_stack_address") {
+    char local[16];
+    sink = local;
+    release_block(local);
+  } else if (name == "free_global") {
+    release_block(&global_object);
+  } else if (name == "free_wild") {
+    release_block(reinterpret_cast<void*>(0x123450));
+  } else if (name == "free_interior") {
+    release_block(allocate_hundred() + 32);
+  } else if (name == "free_misaligned") {
+    release_block(allocate_hundred() + 1);
+  } else if (name == "malloc_then_delete") {
+    ::operator delete(static_cast<void*>(allocate_hundred()));
+  } else if (name == "new_then_free") {
+    int* p = new int(7);
+    release_block(p);
+  } else if (name == "new_array_then_delete") {
+    int* p = new int[10];
+    ::operator delete(p);
+  } else if (name == "new_then_delete_array") {
+    int* p = new int(1);
+    ::operator delete[](p);
+  } else if (name == "aligned_new_then_plain_delete") {
+    void* p = ::operator new(64, std::align_val_t{64});
+    ::operator delete(p);
+  } else if (name == "sized_delete_mismatch") {
+    void* p = ::operator new(24);
+    ::operator delete(p, std::size_t{16});
+  } else if (name == "realloc_freed") {
+    char* p = allocate_hundred();
+    release_block(p);
+    sink = static_cast<char*>(realloc(p, 200));
+  } else if (name == "header_corruption") {
+    char* p = allocate_hundred();
+    memset(p - 48, 0, 48);  // an underflow that ran over the canary into the header
+    release_block(p);
+  } else if (name == "two_bugs") {
+    char* p = allocate_thirteen();
+    write_one_past(p, 13);
+    release_block(p);
+    release_block(p);
+  } else if (name == "malloc_fill") {
+    auto* p = static_cast<unsigned char*>(malloc(64));
+    auto* z = static_cast<unsigned char*>(calloc(1, 64));
+    printf("%02x %02x %02x\n", p[0], p[63], z[10]);
+    free(p);
+    free(z);
+  } else if (name == "clean") {
+    // Every API used correctly, including malloc_usable_size to its full size.
+    char* p = static_cast<char*>(malloc(10));
+    std::size_t usable = malloc_usable_size(p);
+    memset(p, 1, usable);
+    p = static_cast<char*>(realloc(p, 1000));
+    for (int i = 0; i < 100; ++i) p = static_cast<char*>(realloc(p, 1000 + static_cast<std::size_t>(i) * 37));
+    free(p);
+    void* a = aligned_alloc(256, 1000);
+    free(a);
+    void* m = nullptr;
+    if (posix_memalign(&m, 4096, 10) == 0) free(m);
+    delete new int(3);
+    delete[] new int[3];
+    ::operator delete(::operator new(64, std::align_val_t{128}), std::align_val_t{128});
+    std::string s(1000, 'x');
+    printf("clean %zu %d\n", s.size(), check_heap());
+  } else {
+    fprintf(stderr, "unknown case %s\n", name.c_str());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s CASE\n", argv[0]);
+    return 2;
+  }
+  return run(argv[1]);
+}

@@ -1,0 +1,308 @@
+// A test per report class: each runs one bug from bug_cases under the preload and
+// checks the report's content (class, offsets and sizes, the functions in the current,
+// allocation and free stacks) and how the process ended.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string bug_cases_path;
+std::string preload_path;
+
+struct Outcome {
+  std::string output;  // stdout and stderr
+  int exit_code = -1;  // -1 when killed
+  int signal = 0;
+};
+
+Outcome run_case(const std::string& name, const std::string& options = "") {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    setenv("LD_PRELOAD", preload_path.c_str(), 1);
+    setenv("DBGALLOC_OPTIONS", options.c_str(), 1);
+    execl(bug_cases_path.c_str(), bug_cases_path.c_str(), name.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  Outcome run;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) run.output.append(buffer, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  return run;
+}
+
+bool has(const Outcome& run, const std::string& text) { return run.output.find(text) != std::string::npos; }
+
+// The text between `from` and the next line that starts a new section.
+std::string section(const Outcome& run, const std::string& from) {
+  std::size_t start = run.output.find(from);
+  if (start == std::string::npos) return "";
+  std::size_t end = run.output.find("\n0x", start);
+  std::size_t other = run.output.find("by thread T", start + from.size());
+  std::size_t summary = run.output.find("SUMMARY:", start);
+  for (std::size_t candidate : {other, summary}) {
+    if (candidate != std::string::npos && (end == std::string::npos || candidate < end)) end = candidate;
+  }
+  return run.output.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+#define EXPECT_REPORT(run, text) EXPECT_TRUE(has(run, text)) << "missing: " << (text) << "\n" << (run).output
+
+TEST(ReportClasses, overflow_by_one_is_reported_at_free_with_both_stacks) {
+  Outcome run = run_case("overflow_at_free");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "ERROR: dbgalloc: heap-buffer-overflow on address");
+  EXPECT_REPORT(run, "found by free in thread T");
+  EXPECT_REPORT(run, "is located 0 bytes to the right of 13-byte region");
+  EXPECT_NE(section(run, "found by free").find("release_block"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
+  EXPECT_REPORT(run, "SUMMARY: dbgalloc: heap-buffer-overflow in ");
+}
+
+TEST(ReportClasses, underflow_by_one_is_reported_at_free) {
+  Outcome run = run_case("underflow_at_free");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-buffer-underflow on address");
+  EXPECT_REPORT(run, "is located 1 bytes to the left of 13-byte region");
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, overflow_is_reported_by_realloc) {
+  Outcome run = run_case("overflow_at_realloc");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-buffer-overflow");
+  EXPECT_REPORT(run, "found by realloc in thread");
+  EXPECT_REPORT(run, "0 bytes to the right of 13-byte region");
+}
+
+TEST(ReportClasses, overflow_is_reported_by_a_heap_check) {
+  Outcome run = run_case("overflow_at_check");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "found by dbgalloc_check_heap");
+  EXPECT_REPORT(run, "7 bytes to the right of 13-byte region");
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, overflow_of_a_leaked_block_is_reported_at_exit) {
+  Outcome run = run_case("overflow_at_exit");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "found by exit check");
+  EXPECT_REPORT(run, "0 bytes to the right of 13-byte region");
+}
+
+TEST(ReportClasses, guard_page_catches_an_overflowing_write_at_the_instruction) {
+  Outcome run = run_case("guard_overflow_write", "guard=all:guard_alignment=1");
+  EXPECT_EQ(run.signal, SIGSEGV);
+  EXPECT_REPORT(run, "heap-buffer-overflow on address");
+  EXPECT_REPORT(run, " at pc 0x");
+  EXPECT_REPORT(run, "WRITE at 0x");
+  EXPECT_REPORT(run, "0 bytes to the right of 13-byte region");
+  EXPECT_NE(section(run, "WRITE at").find("write_one_past"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, guard_page_catches_an_overflowing_read) {
+  Outcome run = run_case("guard_overflow_read", "guard=all");
+  EXPECT_EQ(run.signal, SIGSEGV);
+  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "0 bytes to the right of 16-byte region");
+  EXPECT_NE(section(run, "READ at").find("read_one_past"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, left_guard_catches_an_underflowing_read) {
+  Outcome run = run_case("guard_underflow_read", "guard=all:guard_side=left");
+  EXPECT_EQ(run.signal, SIGSEGV);
+  EXPECT_REPORT(run, "heap-buffer-underflow");
+  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "1 bytes to the left of 13-byte region");
+  EXPECT_NE(section(run, "READ at").find("read_one_before"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, read_of_a_quarantined_guard_block_faults_with_both_stacks) {
+  Outcome run = run_case("guard_use_after_free_read", "guard=all");
+  EXPECT_EQ(run.signal, SIGSEGV);
+  EXPECT_REPORT(run, "heap-use-after-free on address");
+  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "10 bytes inside of 100-byte region");
+  EXPECT_NE(section(run, "READ at").find("read_after_free"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_hundred"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "freed by thread").find("release_block"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, write_after_free_is_found_when_the_block_leaves_quarantine) {
+  Outcome run = run_case("use_after_free_write", "quarantine_mb=1");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-use-after-free on address");
+  EXPECT_REPORT(run, "found by quarantine eviction");
+  EXPECT_REPORT(run, "10 bytes inside of 100-byte region");
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_hundred"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "freed by thread").find("release_block"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, write_after_free_is_found_by_a_heap_check) {
+  Outcome run = run_case("use_after_free_write_at_check");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-use-after-free");
+  EXPECT_REPORT(run, "10 bytes inside of 100-byte region");
+}
+
+TEST(ReportClasses, double_free_shows_the_first_free) {
+  Outcome run = run_case("double_free");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "ERROR: dbgalloc: double-free on address");
+  EXPECT_REPORT(run, "0 bytes inside of 100-byte region");
+  EXPECT_NE(section(run, "freed by thread").find("release_block"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_hundred"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, freeing_memory_dbgalloc_does_not_own_is_reported) {
+  for (const char* name : {"free_stack_address", "free_global", "free_wild"}) {
+    Outcome run = run_case(name);
+    EXPECT_EQ(run.exit_code, 23) << name;
+    EXPECT_REPORT(run, "ERROR: dbgalloc: bad-free on address");
+    EXPECT_REPORT(run, "not in any heap dbgalloc manages");
+    EXPECT_NE(section(run, "found by free").find("release_block"), std::string::npos) << run.output;
+  }
+}
+
+TEST(ReportClasses, interior_and_misaligned_frees_name_the_block_and_offset) {
+  Outcome interior = run_case("free_interior");
+  EXPECT_EQ(interior.exit_code, 23);
+  EXPECT_REPORT(interior, "bad-free on address");
+  EXPECT_REPORT(interior, "32 bytes inside of 100-byte region");
+  EXPECT_NE(section(interior, "allocated by thread").find("allocate_hundred"), std::string::npos) << interior.output;
+  Outcome misaligned = run_case("free_misaligned");
+  EXPECT_EQ(misaligned.exit_code, 23);
+  EXPECT_REPORT(misaligned, "1 bytes inside of 100-byte region");
+}
+
+TEST(ReportClasses, every_allocator_deallocator_mismatch_is_reported) {
+  struct Case {
+    const char* name;
+    const char* pair;
+  } cases[] = {
+      {"malloc_then_delete", "(malloc vs operator delete)"},
+      {"new_then_free", "(operator new vs free)"},
+      {"new_array_then_delete", "(operator new[] vs operator delete)"},
+      {"new_then_delete_array", "(operator new vs operator delete [])"},
+      {"aligned_new_then_plain_delete", "(operator new(align_val_t) vs operator delete)"},
+  };
+  for (const Case& c : cases) {
+    Outcome run = run_case(c.name);
+    EXPECT_EQ(run.exit_code, 23) << c.name;
+    EXPECT_REPORT(run, "ERROR: dbgalloc: alloc-dealloc-mismatch");
+    EXPECT_REPORT(run, c.pair);
+    EXPECT_REPORT(run, "allocated by thread");
+  }
+}
+
+TEST(ReportClasses, sized_delete_with_the_wrong_size_is_reported) {
+  Outcome run = run_case("sized_delete_mismatch");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "new-delete-type-mismatch");
+  EXPECT_REPORT(run, "size of the allocated type: 24 bytes; size of the deallocated type: 16 bytes");
+}
+
+TEST(ReportClasses, realloc_of_a_freed_block_is_a_double_free) {
+  Outcome run = run_case("realloc_freed");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "double-free");
+  EXPECT_REPORT(run, "found by realloc");
+  EXPECT_NE(section(run, "freed by thread").find("release_block"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, an_overwritten_header_is_reported_not_trusted) {
+  Outcome run = run_case("header_corruption");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-header-corruption");
+}
+
+TEST(ReportClasses, halt_on_error_0_reports_every_bug_and_fails_at_exit) {
+  Outcome run = run_case("two_bugs", "halt_on_error=0");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "heap-buffer-overflow");
+  EXPECT_REPORT(run, "double-free");
+}
+
+TEST(ReportClasses, json_reports_are_one_object_per_line) {
+  Outcome run = run_case("double_free", "report_format=json");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_REPORT(run, "{\"tool\":\"dbgalloc\"");
+  EXPECT_REPORT(run, "\"class\":\"double-free\"");
+  EXPECT_REPORT(run, "\"size\":100");
+}
+
+TEST(ReportClasses, log_path_sends_reports_to_a_file_per_process) {
+  char directory[] = "/tmp/dbgalloc-log-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  std::string prefix = std::string(directory) + "/report";
+  Outcome run = run_case("double_free", "log_path=" + prefix);
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_FALSE(has(run, "double-free")) << run.output;
+  std::string listing;
+  FILE* ls = popen(("cat " + prefix + ".*").c_str(), "r");
+  char buffer[4096];
+  std::size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, ls)) > 0) listing.append(buffer, n);
+  pclose(ls);
+  EXPECT_NE(listing.find("ERROR: dbgalloc: double-free"), std::string::npos) << listing;
+  std::system(("rm -rf " + std::string(directory)).c_str());
+}
+
+TEST(ReportClasses, new_blocks_are_filled_and_calloc_still_zeroes) {
+  Outcome run = run_case("malloc_fill");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_REPORT(run, "be be 00");
+  Outcome custom = run_case("malloc_fill", "malloc_fill=171");
+  EXPECT_REPORT(custom, "ab ab 00");
+}
+
+TEST(ReportClasses, a_correct_program_gets_no_report_in_any_mode) {
+  for (const char* options : {"", "guard=all", "guard=sample:2", "guard=all:guard_side=left", "check_every=1",
+                              "quarantine_mb=0", "canaries=0"}) {
+    Outcome run = run_case("clean", options);
+    EXPECT_EQ(run.exit_code, 0) << options << "\n" << run.output;
+    EXPECT_REPORT(run, "clean 1000 0");
+    EXPECT_FALSE(has(run, "ERROR")) << options << "\n" << run.output;
+  }
+}
+
+TEST(ReportClasses, bad_option_values_are_refused_with_the_allowed_values) {
+  Outcome run = run_case("clean", "guard=sometimes");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_REPORT(run, "bad value 'sometimes' for option 'guard': expected none, all or sample:N");
+  Outcome range = run_case("clean", "quarantine_mb=-5");
+  EXPECT_EQ(range.exit_code, 1);
+  EXPECT_REPORT(range, "for option 'quarantine_mb': expected an integer from 0 to");
+  Outcome unknown = run_case("clean", "quarantine=5");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_REPORT(unknown, "unknown option 'quarantine'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s BUG_CASES LIBDBGALLOC_SO\n", argv[0]);
+    return 2;
+  }
+  bug_cases_path = argv[1];
+  preload_path = argv[2];
+  return RUN_ALL_TESTS();
+}
