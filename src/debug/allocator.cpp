@@ -7,6 +7,7 @@
 
 #include "debug/block.hpp"
 #include "debug/guard_blocks.hpp"
+#include "debug/internal.hpp"
 #include "debug/locate.hpp"
 #include "debug/quarantine.hpp"
 #include "heap/arenas.hpp"
@@ -43,6 +44,7 @@ std::atomic<std::uint64_t> allocations_since_check{0};
 thread_local std::uint32_t tls_sequence __attribute__((tls_model("initial-exec"))) = 0;
 thread_local std::uint64_t tls_random __attribute__((tls_model("initial-exec"))) = 0;
 thread_local long long tls_guard_countdown __attribute__((tls_model("initial-exec"))) = -1;
+thread_local int tls_leaks_disabled __attribute__((tls_model("initial-exec"))) = 0;
 
 constexpr std::size_t kEvictBatch = 16;
 
@@ -331,6 +333,7 @@ void* allocate(const Request& request) {
   if (request.aligned_new) flags |= BlockHeader::kAlignedNewFlag;
   stacks::StackId stack = internal ? stacks::kNoStack : record_stack(request.caller);
   BlockHeader header = new_header(request, alignment, flags, stack);
+  if (tls_leaks_disabled > 0) header.add_mark(BlockHeader::kMarkIgnoredForLeaks);
   void* user = nullptr;
   if (!internal && want_guard(request.bytes)) {
     report::ensure_alternate_stack();
@@ -416,98 +419,21 @@ std::size_t usable_size(const void* p) {
   return block.header->state() == State::live ? block.header->size() : 0;
 }
 
-namespace {
-struct Problem {
-  enum What { canary, fill, missing_header } what;
-  std::uintptr_t user;
-  std::uintptr_t bad;
-  BlockHeader header;
-};
-
-struct CheckScan {
-  Problem problems[32];
-  std::size_t count = 0;
-  std::size_t more = 0;
-  void add(Problem problem) {
-    if (count < 32) problems[count++] = problem;
-    else ++more;
-  }
-};
-
-// Runs under an arena lock: reads blocks, reports nothing.
-void scan_block(void* payload, std::size_t usable, void* context) {
-  auto* scan = static_cast<CheckScan*>(context);
-  Located block;
-  auto base = reinterpret_cast<std::uintptr_t>(payload);
-  if (!block_in_payload(base, usable, &block)) {
-    scan->add({Problem::missing_header, base + kPrefix, base + kPrefix, BlockHeader{}});
-    return;
-  }
-  const BlockHeader* h = block.header;
-  if (h->has(BlockHeader::kInternalFlag)) return;
-  if (h->state() == State::live) {
-    std::uintptr_t bad = damaged_canary(block);
-    if (bad != 0) scan->add({Problem::canary, block.user, bad, *h});
-  } else if (h->state() == State::quarantined) {
-    std::uintptr_t bad = first_not_filled(block.user, block.user + h->size(), config.free_fill);
-    if (bad != 0) scan->add({Problem::fill, block.user, bad, *h});
-  }
-}
-}  // namespace
-
-std::size_t check_all(const char* operation, std::uintptr_t caller) {
-  if (!config.canaries) {
-    heap::CheckResult result = heap::arenas().check();
-    if (!result.ok) report::header_corruption(result.address, operation, stacks::kNoStack);
-    return result.ok ? 0 : 1;
-  }
-  static CheckScan scan;  // large; check_all runs rarely and is serialised below
-  static platform::Lock check_lock;
-  platform::LockGuard serial(check_lock);
-  scan = CheckScan();
-  heap::arenas().walk_live(scan_block, &scan);
-  guards.for_each([](GuardRecord& record) {
-    if (record.header.state() != State::live) return;
-    Located block{&record.header, record.user, &record};
-    std::uintptr_t bad = damaged_canary(block);
-    if (bad != 0) scan.add({Problem::canary, record.user, bad, record.header});
-  });
-  std::size_t found = 0;
-  stacks::StackId here = stacks::kNoStack;
-  for (std::size_t i = 0; i < scan.count; ++i) {
-    const Problem& problem = scan.problems[i];
-    if (here == stacks::kNoStack && caller != 0) here = record_stack(caller);
-    switch (problem.what) {
-      case Problem::missing_header: {
-        // A block still being set up by another thread looks headerless: look again.
-        Located block;
-        if (locate(problem.user, &block) == Lookup::ok) continue;
-        report::header_corruption(problem.user, operation, here);
-        break;
-      }
-      case Problem::canary:
-        report::heap_buffer_overflow(problem.header, problem.user, problem.bad, operation, here);
-        break;
-      case Problem::fill:
-        report::heap_use_after_free_write(problem.header, problem.user, problem.bad, operation);
-        break;
-    }
-    ++found;
-  }
-  found += scan.more;
-  heap::CheckResult result = heap::arenas().check();
-  if (!result.ok) {
-    report::header_corruption(result.address, result.problem, here);
-    ++found;
-  }
-  return found;
-}
-
 void purge_quarantine() {
   Quarantine::Entry evicted[kEvictBatch];
   std::size_t count;
   while ((count = quarantine.evict(evicted, kEvictBatch, true)) > 0) process_evicted(evicted, count);
 }
+
+int& leak_check_disabled_depth() { return tls_leaks_disabled; }
+
+namespace internal {
+bool canaries_on() { return config.canaries; }
+std::uint8_t free_fill() { return config.free_fill; }
+GuardBlocks& guard_blocks() { return guards; }
+std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
+stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
+}  // namespace internal
 
 DebugStats stats() {
   GuardStats g = guards.stats();

@@ -44,6 +44,24 @@ std::size_t check_all(const char* operation, std::uintptr_t caller);
 // Releases the whole quarantine (after verifying it).
 void purge_quarantine();
 
+// A live block as the leak scanner sees it.
+struct BlockView {
+  std::uintptr_t user;
+  std::size_t size;
+  Kind kind;
+  std::uint32_t alloc_stack;   // stacks::StackId
+  std::uint32_t alloc_thread;
+  bool ignored;                // __lsan_ignore_object, or allocated while leak checks were disabled
+};
+using BlockVisitor = void (*)(const BlockView& block, void* context);
+// Every live block the program owns (dbgalloc's internal blocks excluded), guard blocks
+// included. Runs with allocator locks held: the visitor must not allocate or free.
+void for_each_live_block(BlockVisitor visit, void* context);
+// Marks the live block starting at p as not a leak; false when p is not one.
+bool ignore_for_leaks(const void* p);
+// While > 0 on a thread, its new blocks are marked ignored (__lsan_disable).
+int& leak_check_disabled_depth();
+
 struct DebugStats {
   std::size_t quarantined_blocks;
   std::size_t quarantined_bytes;

@@ -37,7 +37,7 @@ std::uint16_t checksum_of(const BlockHeader* header, State state, std::uint32_t 
 
 void transition(BlockHeader* header, State state, std::uint32_t sequence) {
   std::uint64_t tail = static_cast<std::uint64_t>(sequence) | static_cast<std::uint64_t>(state) << 32 |
-                       static_cast<std::uint64_t>(checksum_of(header, state, sequence)) << 48;
+                       header->marks() << 40 | static_cast<std::uint64_t>(checksum_of(header, state, sequence)) << 48;
   __atomic_store_n(&header->tail, tail, __ATOMIC_RELEASE);
 }
 

@@ -36,7 +36,7 @@ struct BlockHeader {
   std::uint32_t free_stack;
   std::uint32_t alloc_thread;
   std::uint32_t free_thread;
-  std::uint64_t tail;          // sequence:32 | state:8 | spare:8 | checksum:16
+  std::uint64_t tail;          // sequence:32 | state:8 | marks:8 | checksum:16
 
   static constexpr std::uint64_t kMaxSize = (std::uint64_t{1} << 40) - 1;
   static constexpr unsigned kKindShift = 40, kAlignShift = 42, kFlagShift = 48, kRightShift = 52;
@@ -51,6 +51,10 @@ struct BlockHeader {
   State state() const { return static_cast<State>((tail >> 32) & 0xff); }
   std::uint32_t sequence() const { return static_cast<std::uint32_t>(tail); }
   std::uint16_t checksum() const { return static_cast<std::uint16_t>(tail >> 48); }
+  // Marks are advisory bits outside the checksum (set with an atomic OR, any time).
+  static constexpr std::uint64_t kMarkIgnoredForLeaks = 1;
+  std::uint64_t marks() const { return (__atomic_load_n(&tail, __ATOMIC_RELAXED) >> 40) & 0xff; }
+  void add_mark(std::uint64_t mark) { __atomic_fetch_or(&tail, mark << 40, __ATOMIC_RELAXED); }
 
   // Before the first seal only.
   void set_flag(std::uint64_t flag) { bits |= flag << kFlagShift; }

@@ -1,0 +1,18 @@
+// What the debug layer's units share among themselves (not for other layers).
+#pragma once
+
+#include <cstdint>
+
+#include "debug/guard_blocks.hpp"
+#include "debug/locate.hpp"
+#include "stacks/stacks.hpp"
+
+namespace dbgalloc::debug::internal {
+
+bool canaries_on();
+std::uint8_t free_fill();
+GuardBlocks& guard_blocks();
+std::uintptr_t first_damaged_canary(const Located& block);
+stacks::StackId stack_from(std::uintptr_t caller);
+
+}  // namespace dbgalloc::debug::internal

@@ -1,0 +1,146 @@
+// Walks over every block: the heap check (canaries of live blocks, fills of
+// quarantined ones, heap invariants) and the live-block enumeration the leak scanner
+// uses. Walks run under the arena locks, so they only read and collect; reports are
+// made after the locks are released.
+#include <cstring>
+
+#include "debug/allocator.hpp"
+#include "debug/block.hpp"
+#include "debug/internal.hpp"
+#include "debug/locate.hpp"
+#include "heap/arenas.hpp"
+#include "platform/lock.hpp"
+#include "report/report.hpp"
+
+namespace dbgalloc::debug {
+
+using internal::canaries_on;
+using internal::first_damaged_canary;
+using internal::guard_blocks;
+
+namespace {
+struct Problem {
+  enum What { canary, fill, missing_header } what;
+  std::uintptr_t user;
+  std::uintptr_t bad;
+  BlockHeader header;
+};
+
+struct CheckScan {
+  Problem problems[32];
+  std::size_t count = 0;
+  std::size_t more = 0;
+  void add(Problem problem) {
+    if (count < 32) problems[count++] = problem;
+    else ++more;
+  }
+};
+
+// Runs under an arena lock: reads blocks, reports nothing.
+void scan_block(void* payload, std::size_t usable, void* context) {
+  auto* scan = static_cast<CheckScan*>(context);
+  Located block;
+  auto base = reinterpret_cast<std::uintptr_t>(payload);
+  if (!block_in_payload(base, usable, &block)) {
+    scan->add({Problem::missing_header, base + kPrefix, base + kPrefix, BlockHeader{}});
+    return;
+  }
+  const BlockHeader* h = block.header;
+  if (h->has(BlockHeader::kInternalFlag)) return;
+  if (h->state() == State::live) {
+    std::uintptr_t bad = first_damaged_canary(block);
+    if (bad != 0) scan->add({Problem::canary, block.user, bad, *h});
+  } else if (h->state() == State::quarantined) {
+    std::uintptr_t bad = first_not_filled(block.user, block.user + h->size(), internal::free_fill());
+    if (bad != 0) scan->add({Problem::fill, block.user, bad, *h});
+  }
+}
+}  // namespace
+
+std::size_t check_all(const char* operation, std::uintptr_t caller) {
+  if (!canaries_on()) {
+    heap::CheckResult result = heap::arenas().check();
+    if (!result.ok) report::header_corruption(result.address, operation, stacks::kNoStack);
+    return result.ok ? 0 : 1;
+  }
+  static CheckScan scan;  // large; check_all runs rarely and is serialised below
+  static platform::Lock check_lock;
+  platform::LockGuard serial(check_lock);
+  scan = CheckScan();
+  heap::arenas().walk_live(scan_block, &scan);
+  guard_blocks().for_each([](GuardRecord& record) {
+    if (record.header.state() != State::live) return;
+    Located block{&record.header, record.user, &record};
+    std::uintptr_t bad = first_damaged_canary(block);
+    if (bad != 0) scan.add({Problem::canary, record.user, bad, record.header});
+  });
+  std::size_t found = 0;
+  stacks::StackId here = stacks::kNoStack;
+  for (std::size_t i = 0; i < scan.count; ++i) {
+    const Problem& problem = scan.problems[i];
+    if (here == stacks::kNoStack && caller != 0) here = internal::stack_from(caller);
+    switch (problem.what) {
+      case Problem::missing_header: {
+        // A block still being set up by another thread looks headerless: look again.
+        Located block;
+        if (locate(problem.user, &block) == Lookup::ok) continue;
+        report::header_corruption(problem.user, operation, here);
+        break;
+      }
+      case Problem::canary:
+        report::heap_buffer_overflow(problem.header, problem.user, problem.bad, operation, here);
+        break;
+      case Problem::fill:
+        report::heap_use_after_free_write(problem.header, problem.user, problem.bad, operation);
+        break;
+    }
+    ++found;
+  }
+  found += scan.more;
+  heap::CheckResult result = heap::arenas().check();
+  if (!result.ok) {
+    report::header_corruption(result.address, result.problem, here);
+    ++found;
+  }
+  return found;
+}
+
+namespace {
+struct LiveWalk {
+  BlockVisitor visit;
+  void* context;
+};
+
+BlockView view_of(const BlockHeader& h, std::uintptr_t user) {
+  return BlockView{user, h.size(), h.kind(), h.alloc_stack, h.alloc_thread,
+                   (h.marks() & BlockHeader::kMarkIgnoredForLeaks) != 0};
+}
+
+void visit_chunk(void* payload, std::size_t usable, void* context) {
+  auto* walk = static_cast<LiveWalk*>(context);
+  Located block;
+  if (!block_in_payload(reinterpret_cast<std::uintptr_t>(payload), usable, &block)) return;
+  const BlockHeader* h = block.header;
+  if (h->state() != State::live || h->has(BlockHeader::kInternalFlag)) return;
+  walk->visit(view_of(*h, block.user), walk->context);
+}
+}  // namespace
+
+void for_each_live_block(BlockVisitor visit, void* context) {
+  if (!canaries_on()) return;
+  LiveWalk walk{visit, context};
+  heap::arenas().walk_live(visit_chunk, &walk);
+  guard_blocks().for_each([&walk](GuardRecord& record) {
+    if (record.header.state() == State::live) walk.visit(view_of(record.header, record.user), walk.context);
+  });
+}
+
+bool ignore_for_leaks(const void* p) {
+  Located block;
+  if (!canaries_on() || locate(reinterpret_cast<std::uintptr_t>(p), &block) != Lookup::ok) return false;
+  if (block.header->state() != State::live) return false;
+  block.header->add_mark(BlockHeader::kMarkIgnoredForLeaks);
+  return true;
+}
+
+}  // namespace dbgalloc::debug
