@@ -108,7 +108,7 @@ __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_
       std::uintptr_t cfa = (rule.cfa_from_rbp ? rbp : sp) + static_cast<std::intptr_t>(rule.cfa_offset);
       std::uintptr_t ra_slot = cfa + static_cast<std::intptr_t>(rule.ra_offset8) * 8;
       std::uintptr_t rbp_slot = cfa + static_cast<std::intptr_t>(rule.rbp_offset8) * 8;
-      // Both slots are in the frame being left: at or above its SP, below the CFA.
+      // The caller's frame lies above this one, and both slots must be inside the stack.
       if (cfa <= sp || cfa > high || ra_slot < sp || ra_slot + 8 > high) break;
       if (rule.rbp_offset8 != 0 && (rbp_slot < sp || rbp_slot + 8 > high)) break;
       pc = *reinterpret_cast<const std::uintptr_t*>(ra_slot);

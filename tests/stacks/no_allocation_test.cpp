@@ -94,7 +94,8 @@ Counted in_new_thread(Body body) {
 
 TEST(NoAllocation, counting_malloc_works) {
   Counted run = in_new_thread([] {
-    void* p = std::malloc(10);
+    // Stored through a volatile pointer so the compiler cannot elide the pair.
+    void* volatile p = std::malloc(10);
     std::free(p);
     return std::size_t{1};
   });

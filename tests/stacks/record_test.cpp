@@ -50,9 +50,10 @@ TEST_P(RecordTest, skip_zero_starts_in_the_caller) {
   EXPECT_NE(frames[0], r.return_address);
 }
 
-// Records `count` times from one call site (a loop the compiler may not unroll or
-// peel into several sites, thanks to the volatile bound).
-__attribute__((noinline)) void record_in_loop(StackId* ids, volatile int count) {
+// Records `count` times from one call site: the asm hides `count` from the compiler,
+// so it cannot unroll or peel the loop into several call sites.
+__attribute__((noinline)) void record_in_loop(StackId* ids, int count) {
+  asm volatile("" : "+r"(count));
   for (int i = 0; i < count; ++i) ids[i] = record_here(0).id;
   asm volatile("" ::: "memory");
 }
