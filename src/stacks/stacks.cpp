@@ -55,7 +55,9 @@ __attribute__((noinline)) StackId record(std::size_t skip) {
   return process_depot.insert(frames, count);
 }
 
-StackId store(const std::uintptr_t* frames, std::size_t count) { return process_depot.insert(frames, count); }
+StackId store(const std::uintptr_t* frames, std::size_t count) {
+  return process_depot.insert(frames, count);
+}
 
 std::size_t lookup(StackId id, std::uintptr_t* frames, std::size_t max) {
   return process_depot.get(id, frames, max);

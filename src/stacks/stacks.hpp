@@ -52,7 +52,9 @@ std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
 // skip = 0 makes the first stored frame a PC in the caller of record().
 StackId record(std::size_t skip);
 
-// Inserts frames the caller captured (and trimmed) itself into the process depot.
+// Inserts frames the caller captured and trimmed itself (capture() with a margin, then
+// dbgalloc's own frames dropped by matching the caller's return address). More than
+// kMaxFrames are cut and counted as truncated. No allocation, no lock.
 StackId store(const std::uintptr_t* frames, std::size_t count);
 
 // Copies a stored stack out; returns its frame count (0 for kNoStack, kDepotFull or an

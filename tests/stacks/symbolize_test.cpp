@@ -90,6 +90,43 @@ TEST(Symbolize, frames_are_numbered_and_libc_frames_have_a_location) {
     EXPECT_TRUE(std::regex_match(it->str(), frame_line)) << it->str();
 }
 
+// Printed through print_frames with an exact PC: its own first instruction.
+__attribute__((noinline)) int exact_pc_marker(int x) {
+  asm volatile("" : "+r"(x));
+  return x + 1;
+}
+
+std::string print_frames_to_string(const std::uintptr_t* frames, std::size_t count, bool exact) {
+  int fd = memfd_create("stacks-report", 0);
+  int saved = platform::report_fd();
+  platform::set_report_fd(fd);
+  platform::StackText<4096> out;
+  print_frames(frames, count, out, exact);
+  out.flush();
+  platform::set_report_fd(saved);
+  std::string text(8192, '\0');
+  ssize_t n = pread(fd, text.data(), text.size(), 0);
+  close(fd);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return text;
+}
+
+TEST(Symbolize, exact_first_pc_is_not_treated_as_a_return_address) {
+  std::uintptr_t frames[] = {reinterpret_cast<std::uintptr_t>(&exact_pc_marker)};
+  // A fault PC at a function's first byte belongs to that function...
+  EXPECT_NE(print_frames_to_string(frames, 1, true).find("exact_pc_marker"), std::string::npos);
+  // ...while a return address there would mean a call ending just before it.
+  EXPECT_EQ(print_frames_to_string(frames, 1, false).find("exact_pc_marker"), std::string::npos);
+}
+
+TEST(Symbolize, stored_frames_print_like_recorded_ones) {
+  std::uintptr_t frames[] = {reinterpret_cast<std::uintptr_t>(&exact_pc_marker) + 1};
+  StackId id = store(frames, 1);
+  ASSERT_NE(id, kNoStack);
+  EXPECT_EQ(store(frames, 1), id);
+  EXPECT_NE(print_to_string(id).find("exact_pc_marker"), std::string::npos);
+}
+
 TEST(Symbolize, special_ids_print_a_reason) {
   EXPECT_EQ(print_to_string(kNoStack), "    <no stack recorded>\n");
   EXPECT_EQ(print_to_string(0x7ffffff0), "    <unknown stack id 2147483632>\n");
