@@ -187,6 +187,19 @@ std::uintptr_t damaged_canary(const Located& block) {
   return 0;
 }
 
+void repair_canaries(const Located& block) {
+  const BlockHeader* h = block.header;
+  std::uintptr_t user = block.user;
+  std::uintptr_t end = user + h->size();
+  if (block.guard != nullptr) {
+    fill_canary(user, block.guard->span->base, user);
+    fill_canary(user, end, block.guard->span->base + block.guard->span->size);
+    return;
+  }
+  fill_canary(user, user - kLeftCanary, user);
+  fill_canary(user, end, end + h->right_canary());
+}
+
 std::size_t quarantine_cost(const Located& block) {
   if (block.guard != nullptr) return block.guard->span->map_size();
   return block.header->size() + prefix_for(block.header->alignment()) + block.header->right_canary();
@@ -273,7 +286,10 @@ bool verify_for_release(const Located& block, Kind kind, std::size_t sized, bool
   }
   if (sized != 0 && sized != h->size()) report::new_delete_type_mismatch(*h, block.user, sized, record_stack(caller));
   std::uintptr_t bad = damaged_canary(block);
-  if (bad != 0) report::heap_buffer_overflow(*h, block.user, bad, operation, record_stack(caller));
+  if (bad != 0) {
+    report::heap_buffer_overflow(*h, block.user, bad, operation, record_stack(caller));
+    repair_canaries(block);  // reported once, not again when it leaves the quarantine
+  }
   return true;
 }
 
@@ -418,6 +434,8 @@ std::size_t usable_size(const void* p) {
   if (locate(reinterpret_cast<std::uintptr_t>(p), &block) != Lookup::ok) return 0;
   return block.header->state() == State::live ? block.header->size() : 0;
 }
+
+bool is_guard_block(const void* p) { return GuardBlocks::record_at(reinterpret_cast<std::uintptr_t>(p)) != nullptr; }
 
 void purge_quarantine() {
   Quarantine::Entry evicted[kEvictBatch];

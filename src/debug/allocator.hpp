@@ -41,6 +41,9 @@ std::size_t usable_size(const void* p);
 // invariants; reports each problem. Returns the number found. `caller` (0: none) is
 // the program's call to the check, the stack shown with each finding.
 std::size_t check_all(const char* operation, std::uintptr_t caller);
+// True when p lies in a guard block's span.
+bool is_guard_block(const void* p);
+
 // Releases the whole quarantine (after verifying it).
 void purge_quarantine();
 

@@ -16,6 +16,7 @@ namespace {
 std::atomic<std::uint64_t> errors{0};
 std::atomic<void (*)()> death_callback{nullptr};
 std::atomic<int> log_fd{-1};
+std::atomic<FindingCallback> finding_callback{nullptr};
 
 using debug::Kind;
 
@@ -199,8 +200,14 @@ const char* class_name(ErrorClass error) {
   return "unknown";
 }
 
+void set_finding_callback(FindingCallback callback) { finding_callback.store(callback); }
+
 void emit(const Finding& finding) {
   errors.fetch_add(1, std::memory_order_relaxed);
+  if (FindingCallback callback = finding_callback.load()) {
+    callback(finding);
+    return;
+  }
   {
     platform::InternalScope internal;
     if (options::current().report_json) {

@@ -59,6 +59,11 @@ struct Finding {
 // Prints the report, counts it, and halts when halt_on_error is set.
 void emit(const Finding& finding);
 
+// Fuzz harnesses and tests: findings go to `callback` instead of being printed, and
+// never halt. nullptr restores printing.
+using FindingCallback = void (*)(const Finding& finding);
+void set_finding_callback(FindingCallback callback);
+
 // One function per class; each fills a Finding and emits it.
 void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
                           const char* operation, stacks::StackId current);
