@@ -87,7 +87,10 @@ void append_top_frame(Out& out, const Finding& f) {
     n = stacks::lookup(f.current_stack, frames, 1);
   }
   // Found by a check with no program stack of its own: name the allocation site.
-  if (n == 0 && f.has_block) n = stacks::lookup(f.header.alloc_stack, frames, 1);
+  if (n == 0 && f.has_block) {
+    bool freed = f.header.state() != debug::State::live;
+    n = stacks::lookup(freed ? f.header.free_stack : f.header.alloc_stack, frames, 1);
+  }
   if (n == 0) return;
   platform::StackText<512> line;
   stacks::print_frames(frames, 1, line, f.fault && f.frames != nullptr);
@@ -165,8 +168,8 @@ void render_text(const Finding& f) {
     out.text(f.access).text(" at ").hex(f.address).text(" thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
         .character('\n');
   } else if (f.operation != nullptr) {
-    out.text("found by ").text(f.operation).text(" in thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
-        .text(":\n");
+    out.text("found by ").text(f.operation).text(" in thread T").dec(static_cast<std::uint64_t>(platform::thread_id()));
+    out.text(f.current_stack != stacks::kNoStack || f.frames != nullptr ? ":\n" : "\n");
   }
   print_current(out, f);
   if (f.note != nullptr) out.text(f.note).character('\n');
@@ -253,8 +256,8 @@ void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user,
 
 void heap_use_after_free_write(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
                                const char* operation) {
-  Finding f = block_finding(ErrorClass::heap_use_after_free, header, user, bad, operation, header.free_stack);
-  f.note = "WRITE after free: the freed block's fill pattern was changed (stack above: where it was freed)";
+  Finding f = block_finding(ErrorClass::heap_use_after_free, header, user, bad, operation, stacks::kNoStack);
+  f.note = "WRITE after free: the freed block's fill pattern was changed after the free below";
   emit(f);
 }
 
