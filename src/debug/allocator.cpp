@@ -26,6 +26,7 @@ struct Config {
   int malloc_fill = 0xbe;
   std::size_t max_malloc_fill = 4096;
   std::uint8_t free_fill = 0xfd;
+  std::size_t max_free_fill = 4096;
   options::GuardMode guard_mode = options::GuardMode::none;
   long long guard_sample_rate = 0;
   bool guard_left = false;
@@ -181,11 +182,15 @@ std::uintptr_t damaged_canary(const Located& block) {
   // The byte nearest the block is the one an overflow hits first.
   std::uintptr_t bad = first_bad_canary(user, end, end + h->right_canary());
   if (bad != 0) return bad;
-  for (std::uintptr_t a = user; a > user - kLeftCanary; --a) {
-    if (first_bad_canary(user, a - 1, a) != 0) return a - 1;
+  if (first_bad_canary(user, user - kLeftCanary, user) == 0) return 0;
+  // Damaged on the left: name the byte nearest the block, the one an underflow hits first.
+  for (std::uintptr_t a = user - 1; a >= user - kLeftCanary; --a) {
+    if (*reinterpret_cast<const std::uint8_t*>(a) != canary_byte(user, a)) return a;
   }
   return 0;
 }
+
+std::size_t filled_bytes(std::size_t size) { return size < config.max_free_fill ? size : config.max_free_fill; }
 
 void repair_canaries(const Located& block) {
   const BlockHeader* h = block.header;
@@ -222,7 +227,7 @@ void leave_quarantine(std::uintptr_t user) {
   Located block;
   if (locate(user, &block) != Lookup::ok) return;  // reported when it was damaged
   if (block.guard == nullptr) {
-    std::uintptr_t changed = first_not_filled(user, user + block.header->size(), config.free_fill);
+    std::uintptr_t changed = first_not_filled(user, user + filled_bytes(block.header->size()), config.free_fill);
     if (changed != 0) report::heap_use_after_free_write(*block.header, user, changed, "quarantine eviction");
     std::uintptr_t bad = damaged_canary(block);
     if (bad != 0) report::heap_buffer_overflow(*block.header, user, bad, "quarantine eviction", block.header->free_stack);
@@ -299,7 +304,7 @@ void release_checked(const Located& block, std::uintptr_t caller) {
   h->free_thread = static_cast<std::uint32_t>(platform::thread_id());
   // Fill before the state changes, so a concurrent heap check never sees a
   // quarantined block whose fill is half written.
-  if (block.guard == nullptr) std::memset(reinterpret_cast<void*>(block.user), config.free_fill, h->size());
+  if (block.guard == nullptr) std::memset(reinterpret_cast<void*>(block.user), config.free_fill, filled_bytes(h->size()));
   transition(h, State::quarantined);
   if (block.guard != nullptr) GuardBlocks::protect(block.guard);
   quarantine_or_release(block);
@@ -321,6 +326,7 @@ void configure(const options::Options& o) {
   config.malloc_fill = static_cast<int>(o.malloc_fill);
   config.max_malloc_fill = static_cast<std::size_t>(o.max_malloc_fill_size);
   config.free_fill = static_cast<std::uint8_t>(o.free_fill);
+  config.max_free_fill = static_cast<std::size_t>(o.max_free_fill_size);
   config.guard_mode = o.guard_mode;
   config.guard_sample_rate = o.guard_sample_rate;
   config.guard_left = o.guard_left;
@@ -448,6 +454,7 @@ int& leak_check_disabled_depth() { return tls_leaks_disabled; }
 namespace internal {
 bool canaries_on() { return config.canaries; }
 std::uint8_t free_fill() { return config.free_fill; }
+std::size_t free_fill_size(std::size_t size) { return filled_bytes(size); }
 GuardBlocks& guard_blocks() { return guards; }
 std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
 stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }

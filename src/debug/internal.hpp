@@ -11,6 +11,8 @@ namespace dbgalloc::debug::internal {
 
 bool canaries_on();
 std::uint8_t free_fill();
+// How many leading bytes of a freed block of `size` bytes carry the free fill.
+std::size_t free_fill_size(std::size_t size);
 GuardBlocks& guard_blocks();
 std::uintptr_t first_damaged_canary(const Located& block);
 stacks::StackId stack_from(std::uintptr_t caller);

@@ -51,7 +51,7 @@ void scan_block(void* payload, std::size_t usable, void* context) {
     std::uintptr_t bad = first_damaged_canary(block);
     if (bad != 0) scan->add({Problem::canary, block.user, bad, *h});
   } else if (h->state() == State::quarantined) {
-    std::uintptr_t bad = first_not_filled(block.user, block.user + h->size(), internal::free_fill());
+    std::uintptr_t bad = first_not_filled(block.user, block.user + internal::free_fill_size(h->size()), internal::free_fill());
     if (bad != 0) scan->add({Problem::fill, block.user, bad, *h});
   }
 }

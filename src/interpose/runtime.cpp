@@ -22,7 +22,10 @@ std::atomic<int> start_owner{0};
 
 void before_fork() { debug::lock_for_fork(); }
 void after_fork_parent() { debug::unlock_after_fork(); }
-void after_fork_child() { debug::reset_after_fork(); }
+void after_fork_child() {
+  platform::forget_thread_id();
+  debug::reset_after_fork();
+}
 }  // namespace
 
 void start_slow() {

@@ -58,7 +58,18 @@ bool protect_read_write(void* addr, std::size_t bytes) {
 }
 bool discard(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_DONTNEED) == 0; }
 
-int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
+namespace {
+// gettid is a system call; every allocation and free records it, so it is cached.
+thread_local int tls_thread_id __attribute__((tls_model("initial-exec"))) = 0;
+}  // namespace
+
+int thread_id() {
+  int id = tls_thread_id;
+  if (id == 0) id = tls_thread_id = static_cast<int>(syscall(SYS_gettid));
+  return id;
+}
+
+void forget_thread_id() { tls_thread_id = 0; }
 int process_id() { return static_cast<int>(syscall(SYS_getpid)); }
 
 void write_all(int fd, const char* data, std::size_t size) {

@@ -25,6 +25,8 @@ bool protect_read_write(void* addr, std::size_t bytes);
 bool discard(void* addr, std::size_t bytes);
 
 int thread_id();
+// In a forked child: the calling thread's id changed.
+void forget_thread_id();
 int process_id();
 
 // write(2) loop that survives EINTR and short writes.
