@@ -62,6 +62,9 @@ using BlockVisitor = void (*)(const BlockView& block, void* context);
 void for_each_live_block(BlockVisitor visit, void* context);
 // Marks the live block starting at p as not a leak; false when p is not one.
 bool ignore_for_leaks(const void* p);
+// Marks every block live now as not a leak (a test listener's baseline); returns how
+// many were marked.
+std::size_t ignore_all_live_blocks();
 // While > 0 on a thread, its new blocks are marked ignored (__lsan_disable).
 int& leak_check_disabled_depth();
 

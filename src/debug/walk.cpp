@@ -143,4 +143,26 @@ bool ignore_for_leaks(const void* p) {
   return true;
 }
 
+namespace {
+void mark_ignored(void* payload, std::size_t usable, void* context) {
+  Located block;
+  if (!block_in_payload(reinterpret_cast<std::uintptr_t>(payload), usable, &block)) return;
+  if (block.header->state() != State::live) return;
+  block.header->add_mark(BlockHeader::kMarkIgnoredForLeaks);
+  ++*static_cast<std::size_t*>(context);
+}
+}  // namespace
+
+std::size_t ignore_all_live_blocks() {
+  if (!canaries_on()) return 0;
+  std::size_t marked = 0;
+  heap::arenas().walk_live(mark_ignored, &marked);
+  guard_blocks().for_each([&marked](GuardRecord& record) {
+    if (record.header.state() != State::live) return;
+    record.header.add_mark(BlockHeader::kMarkIgnoredForLeaks);
+    ++marked;
+  });
+  return marked;
+}
+
 }  // namespace dbgalloc::debug
