@@ -29,6 +29,12 @@ int dbgalloc_check_heap(void);
 /* Prints one statistics line to the report stream. */
 void dbgalloc_print_stats(void);
 
+/* Runs a leak check now (recoverable: never exits): prints the leak report when
+ * anything is lost and returns the number of leaked blocks (definitely plus
+ * indirectly lost, suppressions applied). Blocks the program can still reach are not
+ * leaks. See docs/leaks.md. */
+size_t dbgalloc_leak_check(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
+#include "report/leaks.hpp"
 #include "report/report.hpp"
 
 namespace dbgalloc::interpose {
@@ -25,6 +26,7 @@ void after_fork_parent() { debug::unlock_after_fork(); }
 void after_fork_child() {
   platform::forget_thread_id();
   debug::reset_after_fork();
+  report::leak_check_note_fork_child();
 }
 }  // namespace
 
@@ -78,9 +80,10 @@ __attribute__((constructor(101))) void on_load() {
 __attribute__((destructor(101))) void on_unload() {
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
   debug::check_all("exit check", 0);
+  std::size_t leaks = report::leak_check_at_exit();  // honours detect_leaks
   if (options::current().print_stats) print_stats();
-  // Reports made while carrying on (halt_on_error=0) still fail the run.
-  if (report::error_count() > 0 && options::current().exitcode != 0) _exit(static_cast<int>(options::current().exitcode));
+  // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks.
+  if ((report::error_count() > 0 || leaks > 0) && options::current().exitcode != 0) _exit(static_cast<int>(options::current().exitcode));
 }
 }  // namespace
 

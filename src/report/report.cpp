@@ -38,6 +38,8 @@ const char* dealloc_name(Kind kind, bool aligned) {
   return "?";
 }
 
+}  // namespace
+
 // Reports go to LOG_PATH.PID when log_path is set (opened at the first report, and
 // made the descriptor every flush uses), else to stderr.
 int output_fd() {
@@ -54,6 +56,7 @@ int output_fd() {
   return platform::report_fd();
 }
 
+namespace {
 class Out : public platform::StackText<4096> {
  public:
   ~Out() { send(); }

@@ -80,6 +80,10 @@ void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t u
                               stacks::StackId current);
 void header_corruption(std::uintptr_t user, const char* operation, stacks::StackId current);
 
+// The descriptor reports go to: opens LOG_PATH.PID at the first call when log_path is
+// set (and makes it platform::report_fd()), else platform::report_fd().
+int output_fd();
+
 // Number of reports made so far (drives the exit code).
 std::uint64_t error_count();
 

@@ -1,0 +1,333 @@
+// What the leak scanner treats as roots: every place a program pointer to a live block
+// may legitimately be kept outside the heap.
+//
+//  1. The writable PT_LOAD segments (.data, .bss, and the rest of their last page) of
+//     every module dl_iterate_phdr lists, except libdbgalloc.so's own (its quarantine,
+//     tables and caches hold block addresses that are not the program's).
+//  2. Private read-write anonymous mappings (and [stack], [heap], [anon:…]) from
+//     /proc/self/maps that belong to no module, no dbgalloc span (the page map says
+//     which pages are dbgalloc's heap) and none of the scanner's own scratch memory.
+//     This covers other threads' stacks and their static TLS (glibc keeps both in the
+//     thread's stack mapping), the main thread's TLS and DTV (ld.so's early memory),
+//     and memory programs manage themselves (pymalloc arenas, custom pools) — as
+//     valgrind does, and unlike LeakSanitizer, which would miss those.
+//  3. The calling thread's stack from the check's own frame upwards (callee-saved
+//     registers were spilled into that frame), so dead frames below it do not count.
+//  4. Other threads are not stopped. For each one /proc/self/task/TID/syscall gives the
+//     stack pointer when the thread is blocked (in a system call or stopped); its stack
+//     is then scanned from that pointer up. A thread that is running has its whole
+//     stack mapping scanned, dead frames included (stale pointers may hide a leak).
+//  5. Regions registered with __lsan_register_root_region.
+//
+// Not scanned: read-only memory, shared mappings, file-backed private mappings that are
+// not module segments, dbgalloc's heap except through reachable blocks, and registers
+// of threads other than the caller.
+//
+// /proc is read with open/read/getdents64 directly (no stdio, no malloc).
+#include <dirent.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string_view>
+
+#include "pages/pages.hpp"
+#include "platform/format.hpp"
+#include "platform/reentry.hpp"
+#include "report/leak_scan.hpp"
+
+namespace dbgalloc::report::leak {
+
+namespace {
+
+std::uintptr_t page_down(std::uintptr_t value) { return value & ~(platform::page_size() - 1); }
+std::uintptr_t page_up(std::uintptr_t value) { return page_down(value + platform::page_size() - 1); }
+
+struct Range {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+};
+
+struct ThreadSp {
+  int tid;
+  std::uintptr_t sp;  // 0: unknown (running)
+};
+
+struct ModuleWalk {
+  ScratchArray<Range>* writable;   // to scan
+  ScratchArray<Range>* all;        // every PT_LOAD page range (excluded from the maps pass)
+  std::uintptr_t own_code;
+  bool first = true;
+};
+
+int visit_module(dl_phdr_info* info, std::size_t, void* context) {
+  auto* walk = static_cast<ModuleWalk*>(context);
+  bool main_program = walk->first;
+  walk->first = false;
+  bool own = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    if (walk->own_code >= begin && walk->own_code < begin + ph.p_memsz) own = true;
+  }
+  // Linked into the program itself (static library), our data is the program's: the
+  // program's globals must still be scanned.
+  if (main_program) own = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
+    std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    std::uintptr_t end = page_up(begin + ph.p_memsz);
+    walk->all->push({page_down(begin), end});
+    if (!own && (ph.p_flags & PF_W) != 0 && (ph.p_flags & PF_R) != 0) walk->writable->push({begin, end});
+  }
+  return 0;
+}
+
+int open_read(const char* path) { return open(path, O_RDONLY | O_CLOEXEC); }
+
+// Reads a small file into buffer (NUL-terminated); returns its length or -1.
+long read_small(const char* path, char* buffer, std::size_t capacity) {
+  int fd = open_read(path);
+  if (fd < 0) return -1;
+  std::size_t used = 0;
+  while (used + 1 < capacity) {
+    ssize_t n = ::read(fd, buffer + used, capacity - 1 - used);
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  buffer[used] = '\0';
+  return static_cast<long>(used);
+}
+
+std::uintptr_t parse_hex(std::string_view text, std::size_t* used) {
+  std::uintptr_t value = 0;
+  std::size_t i = 0;
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) i = 2;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (digit < 0) break;
+    value = value * 16 + static_cast<std::uintptr_t>(digit);
+  }
+  if (used != nullptr) *used = i;
+  return value;
+}
+
+// The stack pointer of a blocked thread from /proc/self/task/TID/syscall
+// ("NR args... SP PC", or "-1 SP PC" when stopped outside a system call; "running"
+// otherwise). 0 when unknown.
+std::uintptr_t blocked_sp(int tid) {
+  platform::StackText<64> path;
+  path.text("/proc/self/task/").dec(static_cast<std::uint64_t>(tid)).text("/syscall").character('\0');
+  char text[256];
+  long n = read_small(path.data(), text, sizeof text);
+  if (n <= 0 || text[0] == 'r') return 0;
+  // The second-to-last field is the stack pointer.
+  std::string_view line(text, static_cast<std::size_t>(n));
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
+  std::size_t last = line.rfind(' ');
+  if (last == std::string_view::npos) return 0;
+  std::string_view head = line.substr(0, last);
+  std::size_t before = head.rfind(' ');
+  if (before == std::string_view::npos) return 0;
+  return parse_hex(head.substr(before + 1), nullptr);
+}
+
+void list_threads(ScratchArray<ThreadSp>& threads, ScratchArray<int>& tids, int self) {
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  alignas(8) char buffer[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    for (long offset = 0; offset < n;) {
+      auto* entry = reinterpret_cast<dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      int tid = 0;
+      const char* name = entry->d_name;
+      if (name[0] < '0' || name[0] > '9') continue;
+      for (; *name >= '0' && *name <= '9'; ++name) tid = tid * 10 + (*name - '0');
+      tids.push(tid);
+      if (tid != self) threads.push({tid, blocked_sp(tid)});
+    }
+  }
+  close(fd);
+}
+
+// [begin, end) minus the sorted, merged exclusion ranges, each remaining piece passed on.
+template <typename Visit>
+void subtract(std::uintptr_t begin, std::uintptr_t end, ScratchArray<Range>& excluded, Visit&& visit) {
+  for (const Range& cut : excluded) {
+    if (cut.end <= begin) continue;
+    if (cut.begin >= end) break;
+    if (cut.begin > begin) visit(begin, cut.begin);
+    begin = cut.end;
+    if (begin >= end) return;
+  }
+  if (begin < end) visit(begin, end);
+}
+
+void sort_and_merge(ScratchArray<Range>& ranges) {
+  Range* data = ranges.data();
+  std::size_t n = ranges.size();
+  for (std::size_t i = 1; i < n; ++i) {  // insertion sort: tens to hundreds of modules
+    Range value = data[i];
+    std::size_t j = i;
+    for (; j > 0 && data[j - 1].begin > value.begin; --j) data[j] = data[j - 1];
+    data[j] = value;
+  }
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (out > 0 && data[i].begin <= data[out - 1].end) {
+      if (data[i].end > data[out - 1].end) data[out - 1].end = data[i].end;
+    } else {
+      data[out++] = data[i];
+    }
+  }
+  while (ranges.size() > out) ranges.pop();
+}
+
+// Scans [begin, end) page run by page run, skipping pages of dbgalloc spans and scratch.
+void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
+  const std::uintptr_t page = platform::page_size();
+  std::uintptr_t run = begin;
+  auto ours = [](std::uintptr_t address) {
+    return pages::page_allocator().span_of(address) != nullptr || in_scratch(address);
+  };
+  std::uintptr_t at = begin;
+  while (at < end) {
+    std::uintptr_t next = page_down(at) + page;
+    if (next > end) next = end;
+    if (ours(at)) {
+      if (run < at) {
+        marker.scan_root(run, at);
+        stats->mapping_bytes += at - run;
+      }
+      run = next;
+    }
+    at = next;
+  }
+  if (run < end) {
+    marker.scan_root(run, end);
+    stats->mapping_bytes += end - run;
+  }
+}
+
+bool anonymous_name(std::string_view name) {
+  return name.empty() || name == "[stack]" || name == "[heap]" || name.substr(0, 6) == "[anon:";
+}
+
+struct MapsPass {
+  Marker& marker;
+  ScratchArray<Range>& modules;
+  ScratchArray<ThreadSp>& threads;
+  std::uintptr_t stack_low;
+  RootStats* stats;
+
+  void line(std::string_view text) {
+    std::size_t used = 0;
+    std::uintptr_t begin = parse_hex(text, &used);
+    if (used >= text.size() || text[used] != '-') return;
+    text.remove_prefix(used + 1);
+    std::uintptr_t end = parse_hex(text, &used);
+    text.remove_prefix(used);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (text.size() < 4 || text[0] != 'r' || text[1] != 'w' || text[3] != 'p') return;
+    // Skip perms, offset, device, inode to the path.
+    for (int field = 0; field < 4; ++field) {
+      std::size_t space = text.find(' ');
+      if (space == std::string_view::npos) {
+        text = {};
+        break;
+      }
+      text.remove_prefix(space);
+      while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    }
+    if (!anonymous_name(text)) return;
+    ++stats->mappings;
+    subtract(begin, end, modules, [this](std::uintptr_t b, std::uintptr_t e) { piece(b, e); });
+  }
+
+  void piece(std::uintptr_t begin, std::uintptr_t end) {
+    // A thread's stack: from its stack pointer up, when that is known.
+    std::uintptr_t from = begin;
+    bool has_sp = false;
+    if (stack_low >= begin && stack_low < end) {
+      from = stack_low;
+      has_sp = true;
+    }
+    for (const ThreadSp& thread : threads) {
+      if (thread.sp >= begin && thread.sp < end && (!has_sp || thread.sp < from)) {
+        from = thread.sp;
+        has_sp = true;
+      }
+    }
+    scan_foreign(marker, from, end, stats);
+  }
+};
+
+// Reads the whole of /proc/self/maps first (scanning maps memory for the marker's
+// stack, which would shift the file under a reader that is half-way through).
+bool scan_maps(MapsPass& pass) {
+  int fd = open_read("/proc/self/maps");
+  if (fd < 0) return false;
+  ScratchArray<char> text;
+  std::size_t held = 0;
+  for (;;) {
+    if (!text.resize(held + 64 * 1024)) break;
+    ssize_t n = ::read(fd, text.data() + held, 64 * 1024);
+    if (n <= 0) break;
+    held += static_cast<std::size_t>(n);
+    text.resize(held);
+  }
+  close(fd);
+  if (held == 0) return false;
+  std::string_view all(text.data(), held);
+  while (!all.empty()) {
+    std::size_t newline = all.find('\n');
+    std::string_view line = all.substr(0, newline);
+    pass.line(line);
+    if (newline == std::string_view::npos) break;
+    all.remove_prefix(newline + 1);
+  }
+  return true;
+}
+
+}  // namespace
+
+void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regions, std::size_t region_count,
+                ScratchArray<int>& tids, RootStats* stats) {
+  ScratchArray<Range> writable;
+  ScratchArray<Range> modules;
+  ModuleWalk walk{&writable, &modules, reinterpret_cast<std::uintptr_t>(&scan_roots)};
+  dl_iterate_phdr(visit_module, &walk);
+  for (const Range& range : writable) {
+    marker.scan_root(range.begin, range.end);
+    ++stats->modules;
+    stats->module_bytes += range.end - range.begin;
+  }
+  sort_and_merge(modules);
+
+  ScratchArray<ThreadSp> threads;
+  list_threads(threads, tids, platform::thread_id());
+  stats->threads = threads.size() + 1;
+  for (const ThreadSp& thread : threads) stats->threads_with_sp += thread.sp != 0;
+
+  MapsPass pass{marker, modules, threads, stack_low, stats};
+  stats->maps_read = scan_maps(pass);
+  if (!stats->maps_read) {
+    // No /proc: at least the calling thread's stack.
+    std::uintptr_t low = 0, high = 0;
+    platform::InternalScope internal;  // pthread_getattr_np allocates for the main thread
+    if (platform::thread_stack_bounds(&low, &high) && stack_low >= low && stack_low < high) {
+      marker.scan_root(stack_low, high);
+    }
+  }
+  for (std::size_t i = 0; i < region_count; ++i) marker.scan_root(regions[i].begin, regions[i].end);
+}
+
+}  // namespace dbgalloc::report::leak

@@ -1,0 +1,172 @@
+// The block table and the marking of the leak scanner (rules in leak_scan.hpp).
+#include "report/leak_scan.hpp"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "debug/guard_blocks.hpp"
+
+namespace dbgalloc::report::leak {
+
+namespace {
+struct ScratchRange {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+};
+constexpr std::size_t kMaxScratch = 64;
+// Only the thread running a leak check (serialised in leaks.cpp) touches this.
+ScratchRange scratch[kMaxScratch];
+std::size_t scratch_count = 0;
+}  // namespace
+
+bool register_scratch(std::uintptr_t begin, std::uintptr_t end) {
+  if (scratch_count == kMaxScratch) return false;
+  scratch[scratch_count++] = {begin, end};
+  return true;
+}
+
+void unregister_scratch(std::uintptr_t begin) {
+  for (std::size_t i = 0; i < scratch_count; ++i) {
+    if (scratch[i].begin == begin) {
+      scratch[i] = scratch[--scratch_count];
+      return;
+    }
+  }
+}
+
+bool in_scratch(std::uintptr_t address) {
+  for (std::size_t i = 0; i < scratch_count; ++i) {
+    if (address >= scratch[i].begin && address < scratch[i].end) return true;
+  }
+  return false;
+}
+
+bool SafeReader::init() {
+  buffer_ = static_cast<std::uintptr_t*>(platform::map(kChunk));
+  if (buffer_ == nullptr) return false;
+  auto begin = reinterpret_cast<std::uintptr_t>(buffer_);
+  register_scratch(begin, begin + kChunk);
+  // Probe the system call once on our own stack.
+  volatile std::uintptr_t probe = 0x5a5a5a5a;
+  iovec local{buffer_, sizeof probe};
+  iovec remote{const_cast<std::uintptr_t*>(&probe), sizeof probe};
+  direct_ = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof probe);
+  return true;
+}
+
+void SafeReader::release() {
+  if (buffer_ == nullptr) return;
+  unregister_scratch(reinterpret_cast<std::uintptr_t>(buffer_));
+  platform::unmap(buffer_, kChunk);
+  buffer_ = nullptr;
+}
+
+std::size_t SafeReader::read(std::uintptr_t address, std::size_t bytes) {
+  if (direct_) {
+    std::memcpy(buffer_, reinterpret_cast<const void*>(address), bytes);
+    return bytes;
+  }
+  iovec local{buffer_, bytes};
+  iovec remote{reinterpret_cast<void*>(address), bytes};
+  int saved = errno;
+  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  errno = saved;
+  return got < 0 ? 0 : static_cast<std::size_t>(got);
+}
+
+bool Marker::init() {
+  if (count_ == 0) return true;
+  low_ = blocks_[0].user;
+  const Block& last = blocks_[count_ - 1];
+  high_ = last.user + (last.size == 0 ? 1 : last.size);
+  return stack_.reserve(count_ * 2 + 16);
+}
+
+void Marker::sort(Block* blocks, std::size_t count) {
+  std::sort(blocks, blocks + count, [](const Block& a, const Block& b) { return a.user < b.user; });
+}
+
+long Marker::find(std::uintptr_t address) const {
+  if (address < low_ || address >= high_) return -1;
+  // The last block starting at or before address.
+  std::size_t lo = 0, hi = count_;
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    if (blocks_[mid].user <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0) return -1;
+  const Block& block = blocks_[lo - 1];
+  if (address < block.user + block.size || address == block.user) return static_cast<long>(lo - 1);
+  return -1;
+}
+
+void Marker::reach(long index, bool is_start, bool prior_definite) {
+  Block& block = blocks_[index];
+  if (block.reach == Reach::reachable) return;
+  if (is_start && prior_definite) {
+    block.reach = Reach::reachable;
+    stack_.push(static_cast<std::uint32_t>(index));
+  } else if (block.reach == Reach::unreached) {
+    block.reach = Reach::possible;
+    stack_.push(static_cast<std::uint32_t>(index));
+  }
+}
+
+void Marker::mark_ignored() {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (blocks_[i].ignored) reach(static_cast<long>(i), true, true);
+  }
+}
+
+void Marker::scan_root(std::uintptr_t begin, std::uintptr_t end) {
+  reader_.for_each_word(begin, end, [this](std::uintptr_t location, std::uintptr_t word) {
+    long index = find(word);
+    if (index < 0) return;
+    bool is_start = word == blocks_[index].user;
+    if (is_start) {
+      // dbgalloc's own records of a guard block (its GuardRecord, its span
+      // descriptor) live in mapped memory a root scan may cover: not a program pointer.
+      if (debug::GuardRecord* record = debug::GuardBlocks::record_at(word)) {
+        if (location == reinterpret_cast<std::uintptr_t>(&record->user)) return;
+        if (record->span != nullptr && location == reinterpret_cast<std::uintptr_t>(&record->span->base)) return;
+      }
+    }
+    reach(index, is_start, true);
+  });
+}
+
+void Marker::propagate() {
+  while (!stack_.empty()) {
+    std::uint32_t index = stack_.pop();
+    const Block block = blocks_[index];
+    bool definite = block.reach == Reach::reachable;
+    reader_.for_each_word(block.user, block.user + block.size, [this, definite](std::uintptr_t, std::uintptr_t word) {
+      long target = find(word);
+      if (target >= 0) reach(target, word == blocks_[target].user, definite);
+    });
+  }
+}
+
+void Marker::classify_lost() {
+  for (std::size_t leader = 0; leader < count_; ++leader) {
+    if (blocks_[leader].reach != Reach::unreached) continue;
+    stack_.push(static_cast<std::uint32_t>(leader));
+    while (!stack_.empty()) {
+      std::uint32_t index = stack_.pop();
+      const Block block = blocks_[index];
+      reader_.for_each_word(block.user, block.user + block.size, [this, leader](std::uintptr_t, std::uintptr_t word) {
+        long target = find(word);
+        if (target < 0 || static_cast<std::size_t>(target) == leader) return;
+        if (blocks_[target].reach != Reach::unreached) return;
+        blocks_[target].reach = Reach::indirect;
+        stack_.push(static_cast<std::uint32_t>(target));
+      });
+    }
+  }
+}
+
+}  // namespace dbgalloc::report::leak

@@ -1,0 +1,196 @@
+// The leak scanner's insides, shared by leaks.cpp (orchestration and reports),
+// leak_scan.cpp (the block table and the marking) and leak_roots.cpp (what counts as a
+// root). Nothing here allocates through the tracked heap: every table lives in
+// ScratchArray memory mapped for the check and registered as scratch, so the root scan
+// never mistakes the scanner's own copies of block addresses for program pointers.
+//
+// Marking follows valgrind memcheck's rules, so the counts can be compared:
+//  - a pointer to a block's first byte from a root, or from a block reached that way,
+//    makes it *reachable*; a pointer into its interior (or any pointer from a block
+//    that is itself only possibly reachable) makes it *possible* at best;
+//  - then every block still unreached leads a clique: the unreached blocks it points
+//    to (start or interior) become *indirect*; a leader reached from a later leader
+//    becomes indirect too. What stays unreached is *direct* (definitely lost).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "platform/platform.hpp"
+
+namespace dbgalloc::report::leak {
+
+enum class Reach : std::uint8_t { unreached = 0, possible = 1, reachable = 2, indirect = 3 };
+
+struct Block {
+  std::uintptr_t user;
+  std::size_t size;
+  std::uint32_t alloc_stack;
+  std::uint32_t alloc_thread;
+  Reach reach;
+  bool ignored;
+};
+
+// Marks [begin, end) as the scanner's own memory (never a root); returns false when
+// the registry is full. unregister_scratch forgets it.
+bool register_scratch(std::uintptr_t begin, std::uintptr_t end);
+void unregister_scratch(std::uintptr_t begin);
+bool in_scratch(std::uintptr_t address);
+
+// A growable array in mapped memory, registered as scratch. Growing maps a new region
+// and copies; never calls malloc, so it may grow inside a live-block visitor.
+template <typename T>
+class ScratchArray {
+ public:
+  ScratchArray() = default;
+  ScratchArray(const ScratchArray&) = delete;
+  ScratchArray& operator=(const ScratchArray&) = delete;
+  ~ScratchArray() { release(); }
+
+  bool reserve(std::size_t capacity) {
+    if (capacity <= capacity_) return true;
+    std::size_t bytes = round_to_page(capacity * sizeof(T));
+    auto* fresh = static_cast<T*>(platform::map(bytes));
+    if (fresh == nullptr) return false;
+    auto begin = reinterpret_cast<std::uintptr_t>(fresh);
+    if (!register_scratch(begin, begin + bytes)) {
+      platform::unmap(fresh, bytes);
+      return false;
+    }
+    if (size_ > 0) std::memcpy(static_cast<void*>(fresh), static_cast<const void*>(data_), size_ * sizeof(T));
+    release_storage();
+    data_ = fresh;
+    capacity_ = bytes / sizeof(T);
+    return true;
+  }
+  bool push(const T& value) {
+    if (size_ == capacity_ && !reserve(capacity_ < 256 ? 256 : capacity_ * 2)) return false;
+    data_[size_++] = value;
+    return true;
+  }
+  // Grows (doubling) so that n elements fit, and makes them the contents.
+  bool resize(std::size_t n) {
+    if (n > capacity_ && !reserve(n > capacity_ * 2 ? n : capacity_ * 2)) return false;
+    size_ = n;
+    return true;
+  }
+  T pop() { return data_[--size_]; }
+  void clear() { size_ = 0; }
+  void release() {
+    release_storage();
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+
+  T* data() { return data_; }
+  std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](std::size_t i) { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+
+ private:
+  static std::size_t round_to_page(std::size_t bytes) {
+    std::size_t page = platform::page_size();
+    return (bytes + page - 1) & ~(page - 1);
+  }
+  void release_storage() {
+    if (data_ == nullptr) return;
+    auto begin = reinterpret_cast<std::uintptr_t>(data_);
+    unregister_scratch(begin);
+    platform::unmap(data_, round_to_page(capacity_ * sizeof(T)));
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+// Reads memory that may be unmapped or made inaccessible meanwhile (other threads keep
+// running during the check): process_vm_readv on our own pid copies what is readable
+// and reports the rest instead of faulting. Where the kernel refuses that call
+// (seccomp, very old kernels) it falls back to plain reads of ranges the caller found
+// mapped.
+class SafeReader {
+ public:
+  static constexpr std::size_t kChunk = 64 * 1024;
+  bool init();
+  void release();
+  // Calls visit(location, word) for each aligned word of [begin, end) that could be read.
+  template <typename Visit>
+  void for_each_word(std::uintptr_t begin, std::uintptr_t end, Visit&& visit) {
+    begin = (begin + 7) & ~std::uintptr_t{7};
+    end &= ~std::uintptr_t{7};
+    while (begin < end) {
+      std::size_t want = end - begin < kChunk ? end - begin : kChunk;
+      std::size_t got = read(begin, want);
+      const std::uintptr_t* words = buffer_;
+      for (std::size_t i = 0; i < got / 8; ++i) visit(begin + i * 8, words[i]);
+      if (got < want) {
+        // Skip the page that could not be read.
+        std::uintptr_t page = platform::page_size();
+        std::uintptr_t bad = begin + got;
+        begin = (bad + page) & ~(page - 1);
+      } else {
+        begin += want;
+      }
+    }
+  }
+
+ private:
+  std::size_t read(std::uintptr_t address, std::size_t bytes);
+  std::uintptr_t* buffer_ = nullptr;
+  bool direct_ = false;
+};
+
+// The live blocks, sorted by address, and the marking over them.
+class Marker {
+ public:
+  Marker(Block* blocks, std::size_t count, SafeReader& reader) : blocks_(blocks), count_(count), reader_(reader) {}
+  bool init();
+  // Sorts the table; call once after filling it.
+  static void sort(Block* blocks, std::size_t count);
+  // Ignored blocks (__lsan_ignore_object, __lsan_disable) are reachable roots.
+  void mark_ignored();
+  // Every aligned word of [begin, end) is a root pointer.
+  void scan_root(std::uintptr_t begin, std::uintptr_t end);
+  // Follows everything reachable from the roots seen so far.
+  void propagate();
+  // Splits the unreached blocks into direct leaks (clique leaders) and indirect ones.
+  void classify_lost();
+  // Index of the block holding address (start or interior), or -1.
+  long find(std::uintptr_t address) const;
+
+ private:
+  void reach(long index, bool is_start, bool prior_definite);
+  Block* blocks_;
+  std::size_t count_;
+  SafeReader& reader_;
+  std::uintptr_t low_ = 0;
+  std::uintptr_t high_ = 0;
+  ScratchArray<std::uint32_t> stack_;
+};
+
+// Roots: calls marker.scan_root for every root range (see leak_roots.cpp for what is
+// and is not scanned). stack_low: the lowest address of the calling thread's stack to
+// scan (the check's entry frame, registers spilled into it). own_module_excluded is set
+// when libdbgalloc.so's own data was left out. Fills tids with the process's threads.
+struct RootRegion {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+};
+struct RootStats {
+  std::size_t modules = 0;
+  std::size_t module_bytes = 0;
+  std::size_t mappings = 0;
+  std::size_t mapping_bytes = 0;
+  std::size_t threads = 0;
+  std::size_t threads_with_sp = 0;
+  bool maps_read = false;
+};
+void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regions, std::size_t region_count,
+                ScratchArray<int>& tids, RootStats* stats);
+
+}  // namespace dbgalloc::report::leak

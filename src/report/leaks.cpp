@@ -1,0 +1,418 @@
+// The leak check (see leaks.hpp): collect the live blocks, mark from the roots, group
+// what is lost by allocation stack, apply suppressions, print.
+//
+// Forked children. Blocks carry the kernel tid of the thread that allocated them. A
+// child that exits normally inherits all of its parent's live blocks; reporting those
+// would repeat the parent's leaks (or invent some: the parent still holds pointers the
+// child dropped). After fork the child records its pid; its checks then report only
+// blocks allocated by the forking thread (tid == child pid) or by a thread of the child
+// still alive at the check (/proc/self/task). Every block still takes part in the
+// marking, so a child block held by a parent block is reachable. Known gaps: blocks of
+// child threads that already exited are not reported, and a child thread reusing the
+// tid of a dead parent thread (tid wrap-around) would claim that thread's blocks.
+// leak_check_children=0 silences children altogether.
+#include "report/leaks.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "debug/allocator.hpp"
+#include "options/options.hpp"
+#include "platform/format.hpp"
+#include "platform/lock.hpp"
+#include "platform/platform.hpp"
+#include "platform/reentry.hpp"
+#include "report/leak_scan.hpp"
+#include "report/report.hpp"
+#include "report/suppressions.hpp"
+#include "stacks/stacks.hpp"
+
+namespace dbgalloc::report {
+
+namespace {
+
+using leak::Block;
+using leak::Reach;
+using leak::ScratchArray;
+
+constinit platform::Lock check_lock;
+constinit platform::Lock region_lock;
+int check_owner = 0;             // tid running a check (re-entry from a report is refused)
+bool final_check_done = false;   // __lsan_do_leak_check ran: no more checks at exit
+int forked_child_pid = 0;        // set in a forked child
+LeakCounts last_counts;
+
+constexpr std::size_t kMaxRegions = 256;
+leak::RootRegion regions[kMaxRegions];
+std::size_t region_count = 0;
+
+// Report order: direct, indirect, possible, reachable.
+int class_rank(Reach reach) {
+  switch (reach) {
+    case Reach::unreached: return 0;
+    case Reach::indirect: return 1;
+    case Reach::possible: return 2;
+    case Reach::reachable: return 3;
+  }
+  return 4;
+}
+
+const char* class_title(int rank) {
+  static const char* const titles[] = {"Direct leak", "Indirect leak", "Possible leak", "Still reachable"};
+  return titles[rank];
+}
+
+const char* class_json(int rank) {
+  static const char* const names[] = {"direct", "indirect", "possible", "reachable"};
+  return names[rank];
+}
+
+struct Entry {
+  std::uint32_t rank;
+  std::uint32_t stack;
+  std::uint64_t bytes;
+};
+
+struct Group {
+  std::uint32_t rank;
+  std::uint32_t stack;
+  std::uint64_t bytes;
+  std::uint64_t blocks;
+  long suppression;  // -1: none
+};
+
+void collect(const debug::BlockView& view, void* context) {
+  auto* blocks = static_cast<ScratchArray<Block>*>(context);
+  blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, view.ignored});
+}
+
+bool owned_by_this_process(const Block& block, ScratchArray<int>& tids) {
+  int pid = platform::process_id();
+  if (forked_child_pid != pid) return true;
+  if (static_cast<int>(block.alloc_thread) == pid) return true;
+  for (int tid : tids) {
+    if (static_cast<int>(block.alloc_thread) == tid) return true;
+  }
+  return false;
+}
+
+void add(LeakTotal& total, std::uint64_t bytes, std::uint64_t blocks = 1) {
+  total.bytes += bytes;
+  total.blocks += blocks;
+}
+
+// A text buffer that sends itself out before it fills up.
+class Out : public platform::StackText<4096> {
+ public:
+  Out() { report::output_fd(); }
+  ~Out() { flush(); }
+  Out& room() {
+    if (size() > 3000) flush();
+    return *this;
+  }
+};
+
+void print_total(Out& out, const char* name, const LeakTotal& total) {
+  out.text(name).text(": ").dec(total.bytes).text(" byte(s) in ").dec(total.blocks).text(" block(s)");
+}
+
+void print_totals(Out& out, const LeakCounts& counts) {
+  out.text("dbgalloc: ");
+  print_total(out, "definitely lost", counts.direct);
+  out.text("; ");
+  print_total(out, "indirectly lost", counts.indirect);
+  out.text("; ");
+  print_total(out, "possibly lost", counts.possible);
+  out.text("; ");
+  print_total(out, "still reachable", counts.reachable);
+  out.text("; ");
+  print_total(out, "suppressed", counts.suppressed);
+  out.character('\n');
+}
+
+void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool always_totals) {
+  const options::Options& o = options::current();
+  Out out;
+  bool leaked = counts.leaked_blocks() > 0;
+  if (leaked) {
+    out.text("\n=================================================================\n");
+    out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: dbgalloc: detected memory leaks\n");
+  }
+  std::size_t printed = 0;
+  for (Group& group : groups) {
+    if (group.suppression >= 0) continue;
+    if (group.rank == 2 && !o.show_possible) continue;
+    if (group.rank == 3 && !o.show_reachable) continue;
+    if (o.max_leaks > 0 && group.rank < 2 && printed == static_cast<std::size_t>(o.max_leaks)) {
+      out.text("\nThe other leaks are not shown (max_leaks=").dec(static_cast<std::uint64_t>(o.max_leaks)).text(").\n");
+      ++printed;
+      continue;
+    }
+    if (o.max_leaks > 0 && group.rank < 2 && printed > static_cast<std::size_t>(o.max_leaks)) continue;
+    if (group.rank < 2) ++printed;
+    out.room().character('\n').text(class_title(static_cast<int>(group.rank))).text(" of ").dec(group.bytes)
+        .text(" byte(s) in ").dec(group.blocks).text(" object(s) allocated from:\n");
+    if (group.stack == stacks::kNoStack) {
+      out.text("    <no stack recorded>\n");
+    } else {
+      stacks::print(group.stack, out);
+    }
+  }
+  bool any_used = false;
+  for (std::size_t i = 0; i < suppressions::count(); ++i) any_used |= suppressions::at(i).hits > 0;
+  if (any_used) {
+    out.room().text("-----------------------------------------------------\n");
+    out.text("Suppressions used:\n  count      bytes template\n");
+    for (std::size_t i = 0; i < suppressions::count(); ++i) {
+      const suppressions::Suppression& s = suppressions::at(i);
+      if (s.hits == 0) continue;
+      platform::StackText<32> number;
+      number.dec(s.hits);
+      out.room().text("  ");
+      for (std::size_t pad = number.size(); pad < 5; ++pad) out.character(' ');
+      out.text(number.view()).character(' ');
+      number.clear();
+      number.dec(s.bytes);
+      for (std::size_t pad = number.size(); pad < 10; ++pad) out.character(' ');
+      out.text(number.view()).character(' ').text(s.templ).character('\n');
+    }
+    out.text("-----------------------------------------------------\n");
+  }
+  if (leaked || always_totals || any_used) {
+    out.room().character('\n');
+    print_totals(out, counts);
+  }
+  if (leaked) {
+    out.text("SUMMARY: dbgalloc: ").dec(counts.direct.bytes + counts.indirect.bytes).text(" byte(s) leaked in ")
+        .dec(counts.leaked_blocks()).text(" allocation(s).\n");
+  }
+}
+
+void json_total(Out& out, const char* name, const LeakTotal& total) {
+  out.character('"').text(name).text("\":{\"bytes\":").dec(total.bytes).text(",\"blocks\":").dec(total.blocks)
+      .character('}');
+}
+
+void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
+  const options::Options& o = options::current();
+  Out out;
+  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
+      .text(",\"class\":\"memory-leak\",\"leaks\":[");
+  bool first = true;
+  for (Group& group : groups) {
+    if (group.suppression >= 0) continue;
+    if ((group.rank == 2 && !o.show_possible) || (group.rank == 3 && !o.show_reachable)) continue;
+    out.room();
+    if (!first) out.character(',');
+    first = false;
+    out.text("{\"kind\":\"").text(class_json(static_cast<int>(group.rank))).text("\",\"bytes\":").dec(group.bytes)
+        .text(",\"objects\":").dec(group.blocks).text(",\"alloc_stack\":").dec(group.stack).text(",\"frames\":[");
+    std::uintptr_t frames[stacks::kMaxFrames];
+    std::size_t n = stacks::lookup(group.stack, frames, stacks::kMaxFrames);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i > 0) out.character(',');
+      out.room().character('"').hex(frames[i]).character('"');
+    }
+    out.text("]}");
+  }
+  out.text("],\"suppressions\":[");
+  first = true;
+  for (std::size_t i = 0; i < suppressions::count(); ++i) {
+    const suppressions::Suppression& s = suppressions::at(i);
+    if (s.hits == 0) continue;
+    if (!first) out.character(',');
+    first = false;
+    // Templates are function, file or module names: no quotes or backslashes expected.
+    out.room().text("{\"template\":\"").text(s.templ).text("\",\"objects\":").dec(s.hits).text(",\"bytes\":")
+        .dec(s.bytes).character('}');
+  }
+  out.text("],\"totals\":{");
+  json_total(out, "definitely_lost", counts.direct);
+  out.character(',');
+  json_total(out, "indirectly_lost", counts.indirect);
+  out.character(',');
+  json_total(out, "possibly_lost", counts.possible);
+  out.character(',');
+  json_total(out, "still_reachable", counts.reachable);
+  out.character(',');
+  json_total(out, "suppressed", counts.suppressed);
+  out.text("}}\n");
+}
+
+// Groups the blocks of this process by (class, allocation stack), largest first within
+// a class, and fills counts. Suppressions apply per group.
+bool group_blocks(ScratchArray<Block>& blocks, ScratchArray<int>& tids, ScratchArray<Group>& groups,
+                  LeakCounts& counts) {
+  ScratchArray<Entry> entries;
+  if (!entries.reserve(blocks.size() + 1)) return false;
+  for (const Block& block : blocks) {
+    if (block.ignored || !owned_by_this_process(block, tids)) continue;
+    entries.push(Entry{static_cast<std::uint32_t>(class_rank(block.reach)), block.alloc_stack, block.size});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.stack < b.stack;
+  });
+  for (const Entry& entry : entries) {
+    if (groups.empty() || groups[groups.size() - 1].rank != entry.rank || groups[groups.size() - 1].stack != entry.stack) {
+      if (!groups.push(Group{entry.rank, entry.stack, 0, 0, -1})) return false;
+    }
+    Group& group = groups[groups.size() - 1];
+    group.bytes += entry.bytes;
+    ++group.blocks;
+  }
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.bytes != b.bytes ? a.bytes > b.bytes : a.stack < b.stack;
+  });
+  for (Group& group : groups) {
+    if (group.rank < 3 && suppressions::count() > 0) group.suppression = suppressions::match_stack(group.stack);
+    if (group.suppression >= 0) {
+      suppressions::Suppression& s = suppressions::at(static_cast<std::size_t>(group.suppression));
+      s.hits += group.blocks;
+      s.bytes += group.bytes;
+      add(counts.suppressed, group.bytes, group.blocks);
+      continue;
+    }
+    LeakTotal* totals[] = {&counts.direct, &counts.indirect, &counts.possible, &counts.reachable};
+    add(*totals[group.rank], group.bytes, group.blocks);
+  }
+  return true;
+}
+
+void say(const char* text) {
+  platform::StackText<256> out;
+  report::output_fd();
+  out.text(text).flush();
+}
+
+__attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low) {
+  const options::Options& o = options::current();
+  {
+    platform::StackText<512> error;
+    if (!suppressions::load(o.suppressions.c_str(), error)) {
+      report::output_fd();
+      error.flush();
+    }
+  }
+  for (std::size_t i = 0; i < suppressions::count(); ++i) suppressions::at(i).hits = suppressions::at(i).bytes = 0;
+
+  leak::SafeReader reader;
+  ScratchArray<Block> blocks;
+  if (!reader.init() || !blocks.reserve(4096)) {
+    say("dbgalloc: leak check skipped: no memory for its tables\n");
+    return 0;
+  }
+  debug::for_each_live_block(collect, &blocks);
+  leak::Marker::sort(blocks.data(), blocks.size());
+  leak::Marker marker(blocks.data(), blocks.size(), reader);
+  ScratchArray<int> tids;
+  leak::RootStats stats;
+  if (!marker.init()) {
+    say("dbgalloc: leak check skipped: no memory for its tables\n");
+    reader.release();
+    return 0;
+  }
+  marker.mark_ignored();
+  {
+    platform::LockGuard guard(region_lock);
+    leak::scan_roots(marker, stack_low, regions, region_count, tids, &stats);
+  }
+  marker.propagate();
+  marker.classify_lost();
+  reader.release();
+
+  LeakCounts counts;
+  ScratchArray<Group> groups;
+  {
+    // Symbolization and suppression matching allocate: keep that out of tracking.
+    platform::InternalScope internal;
+    if (!group_blocks(blocks, tids, groups, counts)) {
+      say("dbgalloc: leak check incomplete: no memory for its tables\n");
+    }
+    blocks.release();
+    if (o.report_json) {
+      if (counts.leaked_blocks() > 0 || o.verbosity > 0 || o.show_reachable || o.show_possible) render_json(groups, counts);
+    } else {
+      render_text(groups, counts, o.verbosity > 0);
+    }
+    if (o.verbosity > 1) {
+      Out out;
+      out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
+          .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
+          .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
+          .text(" threads (").dec(stats.threads_with_sp).text(" others blocked, scanned from their stack pointer)")
+          .text(stats.maps_read ? "" : "; /proc/self/maps unreadable").character('\n');
+    }
+  }
+  last_counts = counts;
+  return counts.leaked_blocks();
+}
+
+}  // namespace
+
+__attribute__((noinline)) std::size_t check_leaks(LeakCheck kind) {
+  // Every callee-saved register is saved in this frame, so the scan from here up sees
+  // the values the program had in registers.
+  __builtin_unwind_init();
+  volatile std::uintptr_t anchor = 0;
+  std::uintptr_t stack_low = reinterpret_cast<std::uintptr_t>(&anchor);
+  auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  if (frame < stack_low) stack_low = frame;
+
+  int self = platform::thread_id();
+  if (__atomic_load_n(&check_owner, __ATOMIC_RELAXED) == self) return 0;  // from inside a check
+  std::size_t leaked = 0;
+  {
+    platform::LockGuard guard(check_lock);
+    if (final_check_done) return 0;
+    __atomic_store_n(&check_owner, self, __ATOMIC_RELAXED);
+    leaked = run_check(kind, stack_low);
+    if (kind == LeakCheck::final_check) final_check_done = true;
+    __atomic_store_n(&check_owner, 0, __ATOMIC_RELAXED);
+  }
+  if (kind == LeakCheck::final_check && leaked > 0 && options::current().exitcode != 0) report::die();
+  // Keep the anchor (and so this frame) alive across the call.
+  asm volatile("" : : "r"(&anchor) : "memory");
+  return leaked;
+}
+
+std::size_t leak_check_at_exit() {
+  const options::Options& o = options::current();
+  if (!o.detect_leaks) return 0;
+  if (forked_child_pid != 0 && forked_child_pid == platform::process_id() && !o.leak_check_children) return 0;
+  return check_leaks(LeakCheck::at_exit);
+}
+
+LeakCounts last_leak_counts() {
+  platform::LockGuard guard(check_lock);
+  return last_counts;
+}
+
+void leak_check_note_fork_child() {
+  forked_child_pid = platform::process_id();
+  check_lock.reset();
+  region_lock.reset();
+  check_owner = 0;
+}
+
+bool register_root_region(const void* begin, std::size_t size) {
+  platform::LockGuard guard(region_lock);
+  if (region_count == kMaxRegions) return false;
+  auto b = reinterpret_cast<std::uintptr_t>(begin);
+  regions[region_count++] = {b, b + size};
+  return true;
+}
+
+bool unregister_root_region(const void* begin, std::size_t size) {
+  platform::LockGuard guard(region_lock);
+  auto b = reinterpret_cast<std::uintptr_t>(begin);
+  for (std::size_t i = 0; i < region_count; ++i) {
+    if (regions[i].begin == b && regions[i].end == b + size) {
+      regions[i] = regions[--region_count];
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace dbgalloc::report
