@@ -12,7 +12,8 @@ namespace dbgalloc::heap {
 std::size_t Heap::bin_index(std::size_t chunk_size) {
   if (chunk_size < kSmallBins * kAlignment) return chunk_size >> 4;
   unsigned msb = 63 - static_cast<unsigned>(__builtin_clzll(chunk_size));
-  std::size_t index = kSmallBins + (msb - 10) * 4 + ((chunk_size >> (msb - 2)) & 3);
+  std::size_t index = kSmallBins + (msb - 10) * kLargeBinsPerPower +
+                      ((chunk_size >> (msb - kLargeBinShift)) & (kLargeBinsPerPower - 1));
   return index < kBins ? index : kBins - 1;
 }
 

@@ -20,8 +20,8 @@
 // then holds the offset of the chunk from its span's base).
 //
 // Free chunks sit in bins: 64 exact small bins (chunk sizes 32..1008, step 16) and
-// 192 large bins, four per power of two, each kept sorted by size so the first chunk
-// that fits is the best fit. A bitmap marks the non-empty bins.
+// 640 large bins, sixteen per power of two, each kept sorted by size so the first
+// chunk that fits is the best fit. A bitmap marks the non-empty bins.
 //
 // Invariants (check() verifies all of them):
 //  - chunk sizes are >= kMinChunk, multiples of 16, and tile each segment exactly up
@@ -108,7 +108,12 @@ class Heap {
 
  private:
   static constexpr std::size_t kSmallBins = 64;
-  static constexpr std::size_t kBins = 256;
+  // Sixteen large bins per power of two keep each sorted list short even when a
+  // quarantine returns blocks in an order that fragments the heap.
+  static constexpr unsigned kLargeBinShift = 4;
+  static constexpr std::size_t kLargeBinsPerPower = std::size_t{1} << kLargeBinShift;
+  static constexpr std::size_t kBins = kSmallBins + 40 * kLargeBinsPerPower;  // 704, a multiple of 64
+  static_assert(kBins % 64 == 0);
 
   static std::size_t bin_index(std::size_t chunk_size);
   void insert_free(Chunk* chunk);
