@@ -7,6 +7,7 @@
 
 #include "debug/block.hpp"
 #include "debug/guard_blocks.hpp"
+#include "debug/guard_sites.hpp"
 #include "debug/internal.hpp"
 #include "debug/locate.hpp"
 #include "debug/quarantine.hpp"
@@ -338,6 +339,7 @@ void configure(const options::Options& o) {
   quarantine.configure(static_cast<std::size_t>(o.quarantine_mb) << 20, static_cast<std::size_t>(o.quarantine_blocks));
   guards.configure(platform::max_map_count());
   init_secret(platform::random_u64());
+  configure_guard_sites(o.guard_sites.c_str());
   if (config.stack_depth > 0) stacks::configure(static_cast<stacks::Unwinder>(o.unwinder_kind), config.stack_depth);
 }
 
@@ -357,7 +359,7 @@ void* allocate(const Request& request) {
   BlockHeader header = new_header(request, alignment, flags, stack);
   if (tls_leaks_disabled > 0) header.add_mark(BlockHeader::kMarkIgnoredForLeaks);
   void* user = nullptr;
-  if (!internal && want_guard(request.bytes)) {
+  if (!internal && (want_guard(request.bytes) || guard_site_matches(request.caller))) {
     report::ensure_alternate_stack();
     user = allocate_guard_block(request, alignment, header);
   }

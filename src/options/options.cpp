@@ -58,6 +58,27 @@ void bad_value(platform::TextBuffer& error, std::string_view name, std::string_v
       .text(expected).character('\n');
 }
 
+// guard_sites: "" or MODULE+0xHEX[,MODULE+0xHEX...], at most 16 (debug/guard_sites.cpp).
+bool valid_guard_sites(std::string_view sites) {
+  std::size_t count = 0;
+  while (!sites.empty()) {
+    std::size_t comma = sites.find(',');
+    std::string_view item = sites.substr(0, comma);
+    sites = comma == std::string_view::npos ? std::string_view() : sites.substr(comma + 1);
+    if (item.empty()) continue;
+    std::size_t plus = item.rfind('+');
+    if (plus == std::string_view::npos || plus == 0 || plus >= 128 || ++count > 16) return false;
+    std::string_view hex = item.substr(plus + 1);
+    if (hex.substr(0, 2) == "0x" || hex.substr(0, 2) == "0X") hex.remove_prefix(2);
+    if (hex.empty() || hex.size() > 16) return false;
+    for (char c : hex) {
+      bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (!digit) return false;
+    }
+  }
+  return true;
+}
+
 // The text options whose values have a fixed grammar.
 bool interpret(Options* out, platform::TextBuffer& error) {
   std::string_view guard(out->guard.c_str());
@@ -90,6 +111,11 @@ bool interpret(Options* out, platform::TextBuffer& error) {
   else if (unwinder == "cfi_cached") out->unwinder_kind = 2;
   else {
     bad_value(error, "unwinder", unwinder, "frame_pointer, cfi or cfi_cached");
+    return false;
+  }
+  if (!valid_guard_sites(out->guard_sites.c_str())) {
+    bad_value(error, "guard_sites", out->guard_sites.c_str(),
+              "a comma-separated list of MODULE+0xOFFSET (at most 16), e.g. guard_sites=a.out+0x11d6");
     return false;
   }
   long long alignment = out->guard_alignment;

@@ -9,6 +9,7 @@
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
+#include "report/report_json.hpp"
 
 namespace dbgalloc::report {
 
@@ -121,32 +122,6 @@ void describe_location(Out& out, const Finding& f) {
   out.dec(f.header.size()).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
 }
 
-void render_json(const Finding& f) {
-  output_fd();
-  Out out;
-  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
-      .text(",\"class\":\"").text(class_name(f.error)).text("\",\"address\":\"").hex(f.address).text("\"");
-  if (f.access != nullptr) out.text(",\"access\":\"").text(f.access).text("\"");
-  if (f.operation != nullptr) out.text(",\"operation\":\"").text(f.operation).text("\"");
-  if (f.has_block) {
-    out.text(",\"block\":{\"begin\":\"").hex(f.block_user).text("\",\"size\":").dec(f.header.size())
-        .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block_user))
-        .text(",\"allocated_by\":").dec(f.header.alloc_thread).text(",\"alloc_stack\":").dec(f.header.alloc_stack);
-    if (f.header.state() != debug::State::live) {
-      out.text(",\"freed_by\":").dec(f.header.free_thread).text(",\"free_stack\":").dec(f.header.free_stack);
-    }
-    out.character('}');
-  }
-  out.text(",\"frames\":[");
-  std::uintptr_t frames[stacks::kMaxFrames];
-  std::size_t n = f.frames != nullptr ? f.frame_count : stacks::lookup(f.current_stack, frames, stacks::kMaxFrames);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0) out.character(',');
-    out.character('"').hex(f.frames != nullptr ? f.frames[i] : frames[i]).character('"');
-  }
-  out.text("]}\n");
-}
-
 void render_text(const Finding& f) {
   output_fd();
   Out out;
@@ -180,6 +155,9 @@ void render_text(const Finding& f) {
     describe_location(out, f);
     out.text("allocated by thread T").dec(f.header.alloc_thread).text(" here:\n");
     print_stack(out, f.header.alloc_stack);
+    // Machine-findable for dbgalloc-run --pinpoint (guard_sites=...).
+    platform::StackText<300> site;
+    if (is_deferred(f) && allocation_site(f, site)) out.text("allocation site: ").text(site.view()).character('\n');
     if (f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed) {
       out.text("freed by thread T").dec(f.header.free_thread).text(" here:\n");
       print_stack(out, f.header.free_stack);

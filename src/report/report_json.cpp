@@ -1,0 +1,196 @@
+// JSON reports: see report_json.hpp for the shape. Every frame is described with
+// stacks::describe_frame (function, file, line, module, offset); everything is
+// formatted into fixed buffers and written with write(2).
+#include "report/report_json.hpp"
+
+#include <cstring>
+
+#include "platform/platform.hpp"
+#include "stacks/frame_info.hpp"
+#include "stacks/stacks.hpp"
+
+namespace dbgalloc::report {
+
+namespace {
+
+class JsonOut : public platform::StackText<4096> {
+ public:
+  JsonOut() { output_fd(); }
+  ~JsonOut() { flush(); }
+};
+
+// Appends `piece`, flushing what is already there first when both would not fit.
+void append_piece(platform::TextBuffer& out, const platform::TextBuffer& piece, std::size_t capacity) {
+  if (out.size() + piece.size() > capacity) out.flush();
+  out.text(piece.view());
+}
+
+}  // namespace
+
+bool is_deferred(const Finding& f) {
+  if (f.fault || f.access != nullptr) return false;
+  switch (f.error) {
+    case ErrorClass::heap_buffer_overflow:
+    case ErrorClass::heap_buffer_underflow:
+    case ErrorClass::heap_use_after_free:
+    case ErrorClass::header_corruption:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+const char* state_name(debug::State state) {
+  switch (state) {
+    case debug::State::live: return "live";
+    case debug::State::quarantined: return "quarantined";
+    case debug::State::freed: return "freed";
+    default: return "unknown";
+  }
+}
+
+// The stack the report is about: where it was found, else (a check with no program
+// stack) the block's allocation or free stack, as the text SUMMARY line does.
+std::size_t current_frames(const Finding& f, std::uintptr_t* frames, bool* exact_first) {
+  *exact_first = false;
+  if (f.frames != nullptr && f.frame_count > 0) {
+    std::size_t n = f.frame_count < stacks::kMaxFrames ? f.frame_count : stacks::kMaxFrames;
+    std::memcpy(frames, f.frames, n * sizeof frames[0]);
+    *exact_first = f.fault;
+    return n;
+  }
+  return stacks::lookup(f.current_stack, frames, stacks::kMaxFrames);
+}
+
+// "class--f0--f1--f2": the class and up to three function names of the stack that
+// found the bug (or of the allocation stack), as sanitizers' DEDUP_TOKEN.
+void append_dedup_key(platform::TextBuffer& out, const Finding& f, const std::uintptr_t* frames, std::size_t n,
+                      bool exact_first) {
+  out.text(class_name(f.error));
+  std::uintptr_t alloc[3];
+  if (n == 0 && f.has_block) {
+    n = stacks::lookup(f.header.alloc_stack, alloc, 3);
+    frames = alloc;
+    exact_first = false;
+  }
+  for (std::size_t i = 0; i < n && i < 3; ++i) {
+    stacks::FrameInfo info;
+    stacks::describe_frame(frames[i], exact_first && i == 0, &info);
+    out.text("--");
+    append_json_escaped(out, info.function[0] != '\0' ? info.function : info.module);
+  }
+}
+
+void append_stack_member(platform::TextBuffer& out, const char* key, stacks::StackId id) {
+  std::uintptr_t frames[stacks::kMaxFrames];
+  std::size_t n = stacks::lookup(id, frames, stacks::kMaxFrames);
+  out.text(",\"").text(key).text("\":");
+  append_json_frames(out, frames, n, false);
+}
+
+}  // namespace
+
+void append_json_escaped(platform::TextBuffer& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char raw : text) {
+    auto c = static_cast<unsigned char>(raw);
+    if (c == '"' || c == '\\') {
+      out.character('\\').character(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out.text("\\u00").character(kHex[c >> 4]).character(kHex[c & 15]);
+    } else {
+      out.character(static_cast<char>(c));
+    }
+  }
+}
+
+void append_json_frames(platform::TextBuffer& out, const std::uintptr_t* frames, std::size_t count,
+                        bool first_is_pc) {
+  out.character('[');
+  for (std::size_t i = 0; i < count; ++i) {
+    stacks::FrameInfo info;
+    bool exact = first_is_pc && i == 0;
+    stacks::describe_frame(frames[i], exact, &info);
+    platform::StackText<3072> piece;
+    if (i > 0) piece.character(',');
+    piece.text("{\"pc\":\"").hex(frames[i]).character('"');
+    if (info.function[0] != '\0') {
+      piece.text(",\"function\":\"");
+      append_json_escaped(piece, info.function);
+      piece.character('"');
+    }
+    if (info.file[0] != '\0' && info.line != 0) {
+      piece.text(",\"file\":\"");
+      append_json_escaped(piece, info.file);
+      piece.text("\",\"line\":").dec(info.line);
+    }
+    if (info.module[0] != '\0') {
+      piece.text(",\"module\":\"");
+      append_json_escaped(piece, info.module);
+      piece.text("\",\"offset\":\"").hex(info.offset).character('"');
+    }
+    piece.character('}');
+    append_piece(out, piece, 4096);
+  }
+  out.character(']');
+}
+
+bool allocation_site(const Finding& f, platform::TextBuffer& out) {
+  if (!f.has_block) return false;
+  std::uintptr_t frame = 0;
+  if (stacks::lookup(f.header.alloc_stack, &frame, 1) == 0) return false;
+  char module[256];
+  std::uintptr_t offset = 0;
+  if (!stacks::module_of(frame, module, sizeof module, &offset)) return false;
+  out.text(module).character('+').hex(offset);
+  return true;
+}
+
+void render_json(const Finding& f) {
+  JsonOut out;
+  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
+      .text(",\"class\":\"").text(class_name(f.error)).text("\",\"deferred\":")
+      .text(is_deferred(f) ? "true" : "false").text(",\"address\":\"").hex(f.address).character('"');
+  if (f.pc != 0) out.text(",\"pc\":\"").hex(f.pc).character('"');
+  if (f.access != nullptr) out.text(",\"access\":\"").text(f.access).character('"');
+  if (f.operation != nullptr) out.text(",\"operation\":\"").text(f.operation).character('"');
+  out.text(",\"thread\":").dec(static_cast<std::uint64_t>(platform::thread_id()));
+  if (f.note != nullptr) {
+    out.text(",\"note\":\"");
+    append_json_escaped(out, f.note);
+    out.character('"');
+  }
+  if (f.error == ErrorClass::new_delete_type_mismatch) out.text(",\"deallocated_size\":").dec(f.sized_delete);
+  bool freed = false;
+  if (f.has_block) {
+    freed = f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed;
+    out.text(",\"block\":{\"begin\":\"").hex(f.block_user).text("\",\"size\":").dec(f.header.size())
+        .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block_user))
+        .text(",\"state\":\"").text(state_name(f.header.state()))
+        .text("\",\"allocated_by\":").dec(f.header.alloc_thread).text(",\"alloc_stack\":").dec(f.header.alloc_stack);
+    if (freed) out.text(",\"freed_by\":").dec(f.header.free_thread).text(",\"free_stack\":").dec(f.header.free_stack);
+    out.character('}');
+    platform::StackText<300> site;
+    if (allocation_site(f, site)) {
+      out.text(",\"allocation_site\":\"");
+      append_json_escaped(out, site.view());
+      out.character('"');
+    }
+  }
+  std::uintptr_t frames[stacks::kMaxFrames];
+  bool exact_first = false;
+  std::size_t n = current_frames(f, frames, &exact_first);
+  out.text(",\"dedup_key\":\"");
+  append_dedup_key(out, f, frames, n, exact_first);
+  out.text("\",\"frames\":");
+  append_json_frames(out, frames, n, exact_first);
+  if (f.has_block) {
+    append_stack_member(out, "alloc_frames", f.header.alloc_stack);
+    if (freed) append_stack_member(out, "free_frames", f.header.free_stack);
+  }
+  out.text("}\n");
+}
+
+}  // namespace dbgalloc::report

@@ -1,0 +1,47 @@
+// Machine-readable reports: report_format=json writes one JSON object per report, on
+// one line, to the report stream (stderr or LOG_PATH.PID):
+//
+//   {"tool":"dbgalloc","pid":..,"class":"heap-buffer-overflow","deferred":true,
+//    "address":"0x..","pc":"0x..","access":"WRITE","operation":"free","note":"..",
+//    "block":{"begin":"0x..","size":13,"offset":13,"state":"live",..},
+//    "allocation_site":"bug_cases+0x12ec","dedup_key":"heap-buffer-overflow--f--g--h",
+//    "frames":[{"pc":"0x..","function":"..","file":"..","line":20,"module":"..","offset":"0x.."},..],
+//    "alloc_frames":[..],"free_frames":[..]}
+//
+// "frames" is where the bug was found (the faulting access, or the free/realloc/check
+// that found it). "deferred" is true when that is not the bug's own instruction (a
+// canary or free fill found changed later): `dbgalloc-run --pinpoint` re-runs with
+// guard_sites=<allocation_site> to get the instruction. tools/dbgalloc-sarif turns
+// these lines into a SARIF 2.1.0 log.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "platform/format.hpp"
+#include "report/report.hpp"
+
+namespace dbgalloc::report {
+
+// Prints `finding` as one JSON line (symbolizes: report time only).
+void render_json(const Finding& finding);
+
+// Appends `[{"pc":..,"function":..,..},..]` for raw frames; flushes `out` between frames
+// so any stack fits. first_is_pc: frames[0] is an exact PC (a fault), not a return
+// address.
+void append_json_frames(platform::TextBuffer& out, const std::uintptr_t* frames, std::size_t count,
+                        bool first_is_pc);
+
+// Appends `text` as a JSON string body (no quotes): escapes '"', '\\' and control bytes.
+void append_json_escaped(platform::TextBuffer& out, std::string_view text);
+
+// True for reports found after the fact (a canary or free fill found changed by a
+// free, realloc, heap check or quarantine eviction), whose stack is not the bug's.
+bool is_deferred(const Finding& finding);
+
+// "MODULE+0xOFFSET" of the allocation site (the allocation stack's frame 0) into
+// `out`; false when the block has no recorded stack or no module holds the frame.
+bool allocation_site(const Finding& finding, platform::TextBuffer& out);
+
+}  // namespace dbgalloc::report

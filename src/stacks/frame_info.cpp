@@ -1,0 +1,111 @@
+// Frame descriptions for JSON/SARIF reports, and module names for allocation sites.
+// See frame_info.hpp. Modules are found with dl_iterate_phdr, which does not allocate;
+// symbols and lines come from Boost.Stacktrace (libbacktrace), which does, so
+// describe_frame runs inside an InternalScope.
+#define BOOST_STACKTRACE_USE_BACKTRACE 1
+#include "stacks/frame_info.hpp"
+
+#include <link.h>
+#include <sys/auxv.h>
+
+#include <boost/stacktrace/frame.hpp>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "platform/reentry.hpp"
+
+namespace dbgalloc::stacks {
+
+namespace {
+
+void copy_text(char* out, std::size_t size, std::string_view text) {
+  std::size_t n = text.size() < size - 1 ? text.size() : size - 1;
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+}
+
+std::string_view base_name(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// The name a module goes by: its file's base name; the main program (which the loader
+// lists with an empty name) by the base name of the path it was executed as.
+std::string_view module_name(const dl_phdr_info* info) {
+  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') return base_name(info->dlpi_name);
+  const char* exec = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  return exec != nullptr ? base_name(exec) : std::string_view("<main>");
+}
+
+struct PcSearch {
+  std::uintptr_t pc;
+  char* name;
+  std::size_t name_size;
+  std::uintptr_t bias;
+  bool found;
+};
+
+int find_pc(dl_phdr_info* info, std::size_t, void* context) {
+  auto* search = static_cast<PcSearch*>(context);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& phdr = info->dlpi_phdr[i];
+    if (phdr.p_type != PT_LOAD) continue;
+    std::uintptr_t begin = info->dlpi_addr + phdr.p_vaddr;
+    if (search->pc >= begin && search->pc < begin + phdr.p_memsz) {
+      copy_text(search->name, search->name_size, module_name(info));
+      search->bias = info->dlpi_addr;
+      search->found = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+struct NameSearch {
+  std::string_view name;
+  std::uintptr_t bias;
+  bool found;
+};
+
+int find_name(dl_phdr_info* info, std::size_t, void* context) {
+  auto* search = static_cast<NameSearch*>(context);
+  if (module_name(info) != search->name) return 0;
+  search->bias = info->dlpi_addr;
+  search->found = true;
+  return 1;
+}
+
+}  // namespace
+
+bool module_of(std::uintptr_t pc, char* name, std::size_t name_size, std::uintptr_t* offset) {
+  PcSearch search{pc, name, name_size, 0, false};
+  if (name_size > 0) name[0] = '\0';
+  dl_iterate_phdr(find_pc, &search);
+  if (search.found) *offset = pc - search.bias;
+  return search.found;
+}
+
+bool module_base(const char* name, std::uintptr_t* base) {
+  NameSearch search{name, 0, false};
+  dl_iterate_phdr(find_name, &search);
+  if (search.found) *base = search.bias;
+  return search.found;
+}
+
+bool describe_frame(std::uintptr_t pc, bool exact_pc, FrameInfo* out) {
+  platform::InternalScope internal;
+  out->function[0] = out->file[0] = '\0';
+  out->line = 0;
+  out->offset = 0;
+  bool known = module_of(pc, out->module, sizeof out->module, &out->offset);
+  boost::stacktrace::frame frame(reinterpret_cast<const void*>(exact_pc ? pc : pc - 1));
+  std::string function = frame.name();
+  std::string file = frame.source_file();
+  copy_text(out->function, sizeof out->function, function);
+  copy_text(out->file, sizeof out->file, file);
+  out->line = frame.source_line();
+  return known || !function.empty();
+}
+
+}  // namespace dbgalloc::stacks
