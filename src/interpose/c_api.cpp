@@ -9,6 +9,7 @@
 
 #include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
+#include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
 #include "platform/platform.hpp"
 
@@ -25,7 +26,9 @@ void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t c
   request.alignment = alignment;
   request.zero = zero;
   request.caller = caller;
-  return dbgalloc::debug::allocate(request);
+  void* p = dbgalloc::debug::allocate(request);
+  dbgalloc::interpose::after_allocation(p, bytes);
+  return p;
 }
 
 inline std::uintptr_t caller_pc() { return reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)); }
@@ -36,6 +39,7 @@ DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 
 DBGALLOC_EXPORT void free(void* p) {
   if (p == nullptr) return;
   ensure_started();
+  dbgalloc::interpose::before_deallocation(p);
   dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
 }
 
@@ -50,12 +54,15 @@ DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
 
 DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
   ensure_started();
+  dbgalloc::interpose::before_deallocation(p);
   if (p != nullptr && bytes == 0) {
     // glibc frees and returns NULL for realloc(p, 0).
     dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
     return nullptr;
   }
-  return dbgalloc::debug::reallocate(p, bytes, caller_pc());
+  void* moved = dbgalloc::debug::reallocate(p, bytes, caller_pc());
+  dbgalloc::interpose::after_allocation(moved, bytes);
+  return moved;
 }
 
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
@@ -65,11 +72,14 @@ DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size)
     return nullptr;
   }
   ensure_started();
+  dbgalloc::interpose::before_deallocation(p);
   if (p != nullptr && bytes == 0) {
     dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
     return nullptr;
   }
-  return dbgalloc::debug::reallocate(p, bytes, caller_pc());
+  void* moved = dbgalloc::debug::reallocate(p, bytes, caller_pc());
+  dbgalloc::interpose::after_allocation(moved, bytes);
+  return moved;
 }
 
 DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {

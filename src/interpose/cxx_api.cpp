@@ -5,6 +5,7 @@
 #include <new>
 
 #include "debug/allocator.hpp"
+#include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
@@ -24,7 +25,10 @@ void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std
   request.caller = caller;
   for (;;) {
     void* p = dbgalloc::debug::allocate(request);
-    if (p != nullptr) return p;
+    if (p != nullptr) {
+      dbgalloc::interpose::after_allocation(p, bytes);
+      return p;
+    }
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
     handler();
@@ -42,6 +46,7 @@ void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std:
 void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
   dbgalloc::interpose::ensure_started();
+  dbgalloc::interpose::before_deallocation(p);
   dbgalloc::debug::deallocate(p, kind, sized, aligned, caller);
 }
 
