@@ -140,6 +140,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: dbgalloc: detected memory leaks\n");
   }
   std::size_t printed = 0;
+  bool shown = false;
   for (Group& group : groups) {
     if (group.suppression >= 0) continue;
     if (group.rank == 2 && !o.show_possible) continue;
@@ -151,6 +152,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     }
     if (o.max_leaks > 0 && group.rank < 2 && printed > static_cast<std::size_t>(o.max_leaks)) continue;
     if (group.rank < 2) ++printed;
+    shown = true;
     out.room().character('\n').text(class_title(static_cast<int>(group.rank))).text(" of ").dec(group.bytes)
         .text(" byte(s) in ").dec(group.blocks).text(" object(s) allocated from:\n");
     if (group.stack == stacks::kNoStack) {
@@ -179,7 +181,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     }
     out.text("-----------------------------------------------------\n");
   }
-  if (leaked || always_totals || any_used) {
+  if (leaked || always_totals || any_used || shown) {
     out.room().character('\n');
     print_totals(out, counts);
   }

@@ -1,0 +1,217 @@
+// Leak case programs: `leak_cases NAME` runs one case. Each leaks (or does not leak) a
+// known number of bytes, so the driver can check dbgalloc's report and compare the
+// counts with valgrind's. Built without the preload linked in: the driver runs it
+// under LD_PRELOAD (or under valgrind, without the preload).
+//
+// Leaks are made in noinline functions and the stack is scrubbed before the check, so
+// no stale copy of a lost pointer survives in a dead frame or a register.
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dbgalloc/dbgalloc.hpp"
+
+// Not linked with libdbgalloc (valgrind must see glibc's malloc): the API binds to the
+// preload when there is one; the cases that call it are only run under the preload.
+#pragma weak dbgalloc_leak_check
+#pragma weak __lsan_disable
+#pragma weak __lsan_enable
+#pragma weak __lsan_ignore_object
+#pragma weak __lsan_register_root_region
+#pragma weak __lsan_do_recoverable_leak_check
+#pragma weak __lsan_do_leak_check
+
+#define NOINLINE __attribute__((noinline))
+
+namespace {
+
+NOINLINE void scrub_stack() {
+  volatile char buffer[64 * 1024];
+  for (std::size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
+  asm volatile("" : : "r"(buffer) : "memory");
+}
+
+// Keeps a pointer out of every register and stack slot the compiler might reuse.
+NOINLINE void drop(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+
+NOINLINE void leak_direct() { drop(malloc(40)); }
+
+struct Owner {
+  char* buffer;
+  long tag;
+};
+
+NOINLINE void leak_owner() {
+  auto* owner = static_cast<Owner*>(malloc(sizeof(Owner)));
+  owner->buffer = static_cast<char*>(malloc(100));
+  owner->tag = 7;
+  drop(owner);
+}
+
+struct Node {
+  Node* next;
+  long payload[3];
+};
+
+NOINLINE Node* make_node(Node* next) {
+  Node* node = new Node;
+  node->next = next;
+  return node;
+}
+
+NOINLINE void leak_list(int length) {
+  Node* head = nullptr;
+  for (int i = 0; i < length; ++i) head = make_node(head);
+  drop(head);
+}
+
+// volatile: a store the program never reads back must not be optimised away with its malloc.
+void* volatile global_block;
+char* volatile global_interior;
+thread_local void* volatile thread_local_block;
+
+NOINLINE void keep_in_global() { global_block = malloc(64); }
+NOINLINE void keep_in_thread_local() { thread_local_block = malloc(48); }
+NOINLINE void keep_interior_only() {
+  // 24 bytes in: neither a start pointer nor one of valgrind's heuristics' offsets.
+  auto* block = static_cast<char*>(malloc(72));
+  std::memset(block, 0x11, 72);
+  global_interior = block + 24;
+}
+
+NOINLINE void leak_for_suppression() { drop(malloc(333)); }
+
+struct Statics {
+  std::vector<std::string> names;
+  std::map<int, std::string> table;
+  Statics() {
+    for (int i = 0; i < 50; ++i) {
+      names.push_back(std::string(40, static_cast<char>('a' + i % 26)));
+      table[i] = names.back();
+    }
+  }
+};
+
+NOINLINE void* thread_leaks_then_exits(void*) {
+  drop(malloc(200));
+  scrub_stack();
+  exit(0);
+}
+
+NOINLINE void leak_in_child() { drop(malloc(777)); }
+NOINLINE void leak_in_parent() { drop(malloc(555)); }
+
+NOINLINE void leak_ignored() {
+  drop(dbgalloc::ignore_leak(malloc(91)));
+  dbgalloc::ScopedLeakIgnore ignore;
+  leak_owner();  // 16 + 100 bytes, both ignored
+}
+
+NOINLINE void leak_behind_root_region() {
+  // A block (lost itself) registered as a root region keeps what it points to.
+  auto** holder = static_cast<void**>(malloc(16));
+  holder[0] = malloc(123);
+  holder[1] = nullptr;
+  __lsan_register_root_region(holder, 16);
+  drop(holder);
+}
+
+NOINLINE void leak_cycle() {
+  auto** a = static_cast<void**>(malloc(16));
+  auto** b = static_cast<void**>(malloc(16));
+  a[0] = b;
+  b[0] = a;
+  a[1] = b[1] = nullptr;
+  drop(a);
+}
+
+int run(const char* name) {
+  std::string c = name;
+  if (c == "none") {
+    free(malloc(10));
+  } else if (c == "direct") {
+    leak_direct();
+  } else if (c == "indirect") {
+    leak_owner();
+  } else if (c == "list") {
+    leak_list(10);
+  } else if (c == "cycle") {
+    leak_cycle();
+  } else if (c == "global") {
+    keep_in_global();
+  } else if (c == "thread_local") {
+    keep_in_thread_local();
+  } else if (c == "interior") {
+    keep_interior_only();
+  } else if (c == "suppressed") {
+    leak_for_suppression();
+    leak_direct();
+  } else if (c == "cxx_statics") {
+    static Statics statics;
+    drop(&statics);
+  } else if (c == "exit_from_thread") {
+    void* kept_on_main_stack = malloc(300);
+    pthread_t thread;
+    pthread_create(&thread, nullptr, thread_leaks_then_exits, nullptr);
+    pthread_join(thread, nullptr);
+    free(kept_on_main_stack);
+  } else if (c == "recoverable") {
+    leak_direct();
+    scrub_stack();
+    std::size_t leaked = dbgalloc_leak_check();
+    std::printf("dbgalloc_leak_check returned %zu\n", leaked);
+    int recoverable = __lsan_do_recoverable_leak_check();
+    std::printf("__lsan_do_recoverable_leak_check returned %d\n", recoverable);
+    std::fflush(stdout);
+    return 0;
+  } else if (c == "do_leak_check") {
+    leak_direct();
+    scrub_stack();
+    __lsan_do_leak_check();
+    std::printf("still running after __lsan_do_leak_check\n");
+    std::fflush(stdout);
+    return 0;
+  } else if (c == "fork") {
+    leak_in_parent();
+    pid_t child = fork();
+    if (child == 0) {
+      leak_in_child();
+      scrub_stack();
+      exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    std::printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::fflush(stdout);
+    _exit(0);
+  } else if (c == "underscore_exit") {
+    leak_direct();
+    _exit(0);
+  } else if (c == "ignored") {
+    leak_ignored();
+  } else if (c == "root_region") {
+    leak_behind_root_region();
+  } else {
+    std::fprintf(stderr, "unknown case %s\n", name);
+    return 2;
+  }
+  scrub_stack();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: leak_cases CASE\n");
+    return 2;
+  }
+  return run(argv[1]);
+}

@@ -1,0 +1,255 @@
+// Leak reports: each case of leak_cases runs in its own process under the preload, as
+// a user runs a program, and the test checks the report (classes, sizes, counts, the
+// allocation stacks) and the exit status.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "run_child.hpp"
+
+namespace {
+
+using leak_tests::Amount;
+using leak_tests::Outcome;
+
+std::string cases_path;
+std::string preload_path;
+
+Outcome run_case(const std::string& name, const std::string& options = "") {
+  return leak_tests::run({cases_path, name}, {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", options}});
+}
+
+#define EXPECT_OUTPUT(run, text) EXPECT_TRUE(leak_tests::has(run, text)) << "missing: " << (text) << "\n" << (run).output
+#define EXPECT_NO_OUTPUT(run, text) EXPECT_FALSE(leak_tests::has(run, text)) << "unexpected: " << (text) << "\n" << (run).output
+
+Amount definite(const Outcome& run) { return leak_tests::amount_after(run.output, "definitely lost:"); }
+Amount indirect(const Outcome& run) { return leak_tests::amount_after(run.output, "indirectly lost:"); }
+Amount possible(const Outcome& run) { return leak_tests::amount_after(run.output, "possibly lost:"); }
+
+// The stack printed under the first line containing `title`.
+std::string stack_under(const Outcome& run, const std::string& title) {
+  std::size_t start = run.output.find(title);
+  if (start == std::string::npos) return "";
+  std::size_t end = run.output.find("\n\n", start);
+  return run.output.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+TEST(Leaks, a_program_that_frees_everything_reports_nothing) {
+  Outcome run = run_case("none");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, "");
+}
+
+TEST(Leaks, direct_leak_is_reported_with_its_allocation_stack) {
+  Outcome run = run_case("direct");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "ERROR: dbgalloc: detected memory leaks");
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s) in 1 object(s) allocated from:");
+  EXPECT_NE(stack_under(run, "Direct leak of 40").find("leak_direct"), std::string::npos) << run.output;
+  EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 40 byte(s) leaked in 1 allocation(s).");
+}
+
+TEST(Leaks, block_owned_by_a_leaked_struct_is_an_indirect_leak) {
+  Outcome run = run_case("indirect");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 16 byte(s) in 1 object(s)");
+  EXPECT_OUTPUT(run, "Indirect leak of 100 byte(s) in 1 object(s)");
+  EXPECT_LT(run.output.find("Direct leak"), run.output.find("Indirect leak"));
+  EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 116 byte(s) leaked in 2 allocation(s).");
+}
+
+TEST(Leaks, lost_linked_list_is_one_direct_and_the_rest_indirect) {
+  Outcome run = run_case("list");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 32 byte(s) in 1 object(s)");
+  EXPECT_OUTPUT(run, "Indirect leak of 288 byte(s) in 9 object(s)");
+  EXPECT_NE(stack_under(run, "Indirect leak").find("make_node"), std::string::npos) << run.output;
+  EXPECT_EQ(definite(run), (Amount{32, 1}));
+  EXPECT_EQ(indirect(run), (Amount{288, 9}));
+}
+
+TEST(Leaks, lost_cycle_has_one_direct_leak) {
+  Outcome run = run_case("cycle");
+  EXPECT_EQ(definite(run), (Amount{16, 1}));
+  EXPECT_EQ(indirect(run), (Amount{16, 1}));
+}
+
+TEST(Leaks, block_reachable_from_a_global_is_not_reported) {
+  Outcome run = run_case("global", "verbosity=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_EQ(definite(run), (Amount{0, 0}));
+}
+
+TEST(Leaks, still_reachable_blocks_are_listed_only_with_show_reachable) {
+  Outcome run = run_case("global", "show_reachable=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_NE(stack_under(run, "Still reachable of 64 byte(s) in 1 object(s)").find("keep_in_global"), std::string::npos)
+      << run.output;
+}
+
+TEST(Leaks, block_reachable_from_a_thread_local_is_not_reported) {
+  Outcome run = run_case("thread_local", "verbosity=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_EQ(definite(run), (Amount{0, 0}));
+}
+
+TEST(Leaks, block_reached_only_by_an_interior_pointer_is_possibly_lost) {
+  Outcome run = run_case("interior", "show_possible=1");
+  EXPECT_EQ(run.exit_code, 0);  // possible leaks are not errors
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_NE(stack_under(run, "Possible leak of 72 byte(s) in 1 object(s)").find("keep_interior_only"), std::string::npos)
+      << run.output;
+  EXPECT_EQ(possible(run), (Amount{72, 1}));
+}
+
+TEST(Leaks, suppressed_leak_is_counted_under_suppressions_used) {
+  std::string path = testing::TempDir() + "leak_suppressions.txt";
+  std::ofstream(path) << "# test suppressions\nleak:leak_for_suppression\nleak:never_matches_anything\n";
+  Outcome run = run_case("suppressed", "suppressions=" + path);
+  EXPECT_EQ(run.exit_code, 23);  // the unsuppressed 40-byte leak remains
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s)");
+  EXPECT_NO_OUTPUT(run, "leak of 333");
+  EXPECT_OUTPUT(run, "Suppressions used:");
+  EXPECT_OUTPUT(run, "      1        333 leak_for_suppression");
+  EXPECT_NO_OUTPUT(run, "never_matches_anything");
+  EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 40 byte(s) leaked in 1 allocation(s).");
+  std::remove(path.c_str());
+}
+
+TEST(Leaks, suppression_by_module_and_wildcard) {
+  std::string path = testing::TempDir() + "leak_suppressions2.txt";
+  std::ofstream(path) << "leak:leak_cases\n";  // the module (and file) of every frame
+  Outcome run = run_case("suppressed", "suppressions=" + path);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_OUTPUT(run, "      2        373 leak_cases");
+  // Function names are demangled with their parameters.
+  std::ofstream(path) << "leak:*for_supp*sion()$\n";
+  run = run_case("suppressed", "suppressions=" + path);
+  EXPECT_OUTPUT(run, "333 *for_supp*sion()$");
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s)");
+  std::remove(path.c_str());
+}
+
+TEST(Leaks, missing_suppressions_file_is_reported_and_the_check_still_runs) {
+  Outcome run = run_case("direct", "suppressions=/nonexistent/supp.txt");
+  EXPECT_OUTPUT(run, "cannot open suppressions file '/nonexistent/supp.txt'");
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s)");
+}
+
+TEST(Leaks, cxx_static_objects_freed_at_exit_are_not_reported) {
+  Outcome run = run_case("cxx_statics", "verbosity=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_EQ(definite(run), (Amount{0, 0}));
+  EXPECT_EQ(indirect(run), (Amount{0, 0}));
+}
+
+TEST(Leaks, exit_from_a_second_thread_reports_that_threads_leak) {
+  Outcome run = run_case("exit_from_thread");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 200 byte(s) in 1 object(s)");
+  EXPECT_NE(stack_under(run, "Direct leak of 200").find("thread_leaks_then_exits"), std::string::npos) << run.output;
+  // The 300-byte block is still held by the main thread, blocked in pthread_join.
+  EXPECT_NO_OUTPUT(run, "300 byte(s)");
+  EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 200 byte(s) leaked in 1 allocation(s).");
+}
+
+TEST(Leaks, recoverable_checks_report_and_return_without_exiting) {
+  Outcome run = run_case("recoverable");
+  EXPECT_OUTPUT(run, "dbgalloc_leak_check returned 1");
+  EXPECT_OUTPUT(run, "__lsan_do_recoverable_leak_check returned 1");
+  // Two on-demand reports, then the exit check finds the leak again.
+  EXPECT_EQ(leak_tests::occurrences(run.output, "Direct leak of 40 byte(s)"), 3u) << run.output;
+  EXPECT_EQ(run.exit_code, 23);
+}
+
+TEST(Leaks, lsan_do_leak_check_exits_with_exitcode_when_leaks_are_found) {
+  Outcome run = run_case("do_leak_check", "exitcode=42");
+  EXPECT_EQ(run.exit_code, 42);
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s)");
+  EXPECT_NO_OUTPUT(run, "still running");
+}
+
+TEST(Leaks, forked_child_reports_only_its_own_leaks) {
+  Outcome run = run_case("fork");
+  EXPECT_EQ(run.exit_code, 0);  // the parent leaves with _exit
+  EXPECT_OUTPUT(run, "child exit status 23");
+  EXPECT_OUTPUT(run, "Direct leak of 777 byte(s) in 1 object(s)");
+  EXPECT_NO_OUTPUT(run, "555 byte(s)");
+}
+
+TEST(Leaks, leak_check_children_0_silences_forked_children) {
+  Outcome run = run_case("fork", "leak_check_children=0");
+  EXPECT_OUTPUT(run, "child exit status 0");
+  EXPECT_NO_OUTPUT(run, "Direct leak");
+}
+
+TEST(Leaks, underscore_exit_gives_no_report) {
+  Outcome run = run_case("underscore_exit");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, "");
+}
+
+TEST(Leaks, detect_leaks_0_turns_the_exit_check_off) {
+  Outcome run = run_case("direct", "detect_leaks=0");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, "");
+}
+
+TEST(Leaks, ignored_objects_and_scoped_ignore_are_not_leaks) {
+  Outcome run = run_case("ignored", "verbosity=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(definite(run), (Amount{0, 0}));
+  EXPECT_EQ(indirect(run), (Amount{0, 0}));
+}
+
+TEST(Leaks, registered_root_region_keeps_what_it_points_to) {
+  Outcome run = run_case("root_region");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 16 byte(s) in 1 object(s)");  // the holder itself
+  EXPECT_NO_OUTPUT(run, "123 byte(s)");
+}
+
+TEST(Leaks, json_report_has_the_groups_and_totals) {
+  Outcome run = run_case("indirect", "report_format=json");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "{\"tool\":\"dbgalloc\",\"pid\":");
+  EXPECT_OUTPUT(run, "\"class\":\"memory-leak\"");
+  EXPECT_OUTPUT(run, "{\"kind\":\"direct\",\"bytes\":16,\"objects\":1,");
+  EXPECT_OUTPUT(run, "{\"kind\":\"indirect\",\"bytes\":100,\"objects\":1,");
+  EXPECT_OUTPUT(run, "\"definitely_lost\":{\"bytes\":16,\"blocks\":1}");
+  EXPECT_NO_OUTPUT(run, "Direct leak");
+}
+
+TEST(Leaks, log_path_receives_the_leak_report) {
+  std::string base = testing::TempDir() + "leak_log";
+  Outcome run = run_case("direct", "log_path=" + base);
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_EQ(run.output, "");
+  // The report went to LOG_PATH.PID.
+  std::string found;
+  FILE* list = popen(("cat " + base + ".* && rm -f " + base + ".*").c_str(), "r");
+  ASSERT_NE(list, nullptr);
+  char buffer[4096];
+  std::size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, list)) > 0) found.append(buffer, n);
+  pclose(list);
+  EXPECT_NE(found.find("Direct leak of 40 byte(s)"), std::string::npos) << found;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: leaks_test LEAK_CASES LIBDBGALLOC_SO\n");
+    return 2;
+  }
+  cases_path = argv[1];
+  preload_path = argv[2];
+  return RUN_ALL_TESTS();
+}
