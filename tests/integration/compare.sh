@@ -3,7 +3,7 @@
 #
 # Runs COMMAND twice in a fresh, empty working directory (the same path both times):
 # once as is, once with LIB preloaded (LD_PRELOAD=<absolute LIB>, DBGALLOC_OPTIONS=
-# print_stats=1; children inherit both). Fails, printing why, when the preloaded run
+# print_stats=1 plus $DBGALLOC_EXTRA_OPTIONS if set; children inherit both). Fails, printing why, when the preloaded run
 # crashes, exits differently, prints a different stdout, reports allocator errors, or
 # shows no sign of dbgalloc (no "dbgalloc: pid" line on stderr). Exit 77 (meson: SKIP)
 # when the plain run cannot run COMMAND at all.
@@ -36,7 +36,7 @@ run_once() {
   mkdir "$tmp/work"
   local status
   if [ "$mode" = preload ]; then
-    (cd "$tmp/work" && exec env LD_PRELOAD="$lib" DBGALLOC_OPTIONS=print_stats=1 "$@") \
+    (cd "$tmp/work" && exec env LD_PRELOAD="$lib" DBGALLOC_OPTIONS="print_stats=1${DBGALLOC_EXTRA_OPTIONS:+:$DBGALLOC_EXTRA_OPTIONS}" "$@") \
       >"$tmp/$mode.out" 2>"$tmp/$mode.err" </dev/null
     status=$?
   else
