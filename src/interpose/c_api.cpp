@@ -11,6 +11,7 @@
 #include "heap/arenas.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
+#include "interpose/step_aside.hpp"
 #include "platform/platform.hpp"
 
 using dbgalloc::debug::Kind;
@@ -20,6 +21,7 @@ namespace {
 bool is_power_of_two(std::size_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
 void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t caller, bool zero = false) {
+  if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_allocate(bytes, alignment, zero);
   ensure_started();
   dbgalloc::debug::Request request;
   request.bytes = bytes;
@@ -38,6 +40,7 @@ DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 
 
 DBGALLOC_EXPORT void free(void* p) {
   if (p == nullptr) return;
+  if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   ensure_started();
   dbgalloc::interpose::before_deallocation(p);
   dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
@@ -53,6 +56,7 @@ DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
+  if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
   ensure_started();
   dbgalloc::interpose::before_deallocation(p);
   if (p != nullptr && bytes == 0) {
@@ -71,6 +75,7 @@ DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size)
     errno = ENOMEM;
     return nullptr;
   }
+  if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
   ensure_started();
   dbgalloc::interpose::before_deallocation(p);
   if (p != nullptr && bytes == 0) {
@@ -129,6 +134,7 @@ DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
 }
 
 DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
+  if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_usable_size(p);
   ensure_started();
   return dbgalloc::debug::usable_size(p);
 }

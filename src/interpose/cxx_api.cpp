@@ -7,6 +7,7 @@
 #include "debug/allocator.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
+#include "interpose/step_aside.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
 // The return address into the program: recorded stacks start there.
@@ -24,7 +25,8 @@ void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std
   request.aligned_new = alignment != 0;
   request.caller = caller;
   for (;;) {
-    void* p = dbgalloc::debug::allocate(request);
+    void* p = dbgalloc::interpose::stepped_aside() ? dbgalloc::interpose::forward_allocate(bytes, alignment, false)
+                                                   : dbgalloc::debug::allocate(request);
     if (p != nullptr) {
       dbgalloc::interpose::after_allocation(p, bytes);
       return p;
@@ -45,6 +47,7 @@ void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std:
 
 void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
+  if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   dbgalloc::interpose::ensure_started();
   dbgalloc::interpose::before_deallocation(p);
   dbgalloc::debug::deallocate(p, kind, sized, aligned, caller);

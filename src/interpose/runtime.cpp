@@ -7,6 +7,7 @@
 
 #include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
+#include "interpose/step_aside.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
@@ -71,6 +72,7 @@ void print_stats() {
 
 namespace {
 __attribute__((constructor(101))) void on_load() {
+  if (step_aside_if_tool_present()) return;  // ASan, MSan, TSan or valgrind owns malloc
   ensure_started();
   report::install_fault_handler();
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
@@ -78,6 +80,7 @@ __attribute__((constructor(101))) void on_load() {
 }
 
 __attribute__((destructor(101))) void on_unload() {
+  if (stepped_aside()) return;
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
   debug::check_all("exit check", 0);
   std::size_t leaks = report::leak_check_at_exit();  // honours detect_leaks
