@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM
+# dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK
 # Checks tools/dbgalloc-run: flags become DBGALLOC_OPTIONS entries, LD_PRELOAD gets the
-# absolute library path in front, the exit status is the program's, static programs
-# are refused, --help works.
+# absolute library path in front (children inherit it), the exit status is the
+# program's or dbgalloc's exitcode, unknown options are refused before the program
+# runs, static programs are refused, --help lists the options table, --pinpoint turns
+# a canary report into a report at the faulting instruction, --sarif writes a SARIF
+# log (checked by SARIF_CHECK, tests/integration/sarif_check.py).
 set -uo pipefail
-run=${1:?usage: dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM}
+run=${1:?usage: dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK}
 lib=${2:?}
 static=${3:?}
+bug_cases=${4:?}
+sarif_check=${5:?}
 abs() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd -P)" "${1##*/}"; }
 lib_abs=$(abs "$lib")
 run=$(abs "$run")
@@ -43,10 +48,30 @@ contains "the preloaded program prints statistics" "$tmp/err" '^dbgalloc: pid [0
 DBGALLOC_OPTIONS=print_stats=0 "$run" --print-stats=1 -- printenv DBGALLOC_OPTIONS >"$tmp/out" 2>"$tmp/err"
 check "flags are appended to DBGALLOC_OPTIONS" "print_stats=0:print_stats=1" "$(cat "$tmp/out")"
 
-"$run" --no-such-option=3 -- true >"$tmp/out" 2>"$tmp/err"
+"$run" --no-such-option=3 -- touch "$tmp/ran" >"$tmp/out" 2>"$tmp/err"
 status=$?
-check "an option the library rejects stops the program" 1 "$status"
-contains "dashes become underscores, and the library names the bad option" "$tmp/err" 'no_such_option'
+check "an unknown option is refused by the launcher (status 125)" 125 "$status"
+check "... before the program runs" no "$([ -e "$tmp/ran" ] && echo yes || echo no)"
+contains "the refusal names the option" "$tmp/err" 'unknown option --no-such-option'
+contains "the refusal lists the valid options" "$tmp/err" '--quarantine-mb'
+
+"$run" --quarantine-mb=lots -- touch "$tmp/ran" >"$tmp/out" 2>"$tmp/err"
+check "a bad value is refused by the library (status 1)" 1 $?
+check "... before the program runs" no "$([ -e "$tmp/ran" ] && echo yes || echo no)"
+contains "the library names the option and what it accepts" "$tmp/err" "bad value 'lots' for option 'quarantine_mb': expected an integer"
+
+# Children inherit the preload.
+"$run" -- bash -c 'bash -c "printenv LD_PRELOAD"' >"$tmp/out" 2>"$tmp/err"
+check "a grandchild still has the preload" "$lib_abs" "$(cat "$tmp/out")"
+
+# A report makes the exit status dbgalloc's exitcode; a clean run keeps the program's.
+"$run" -- "$bug_cases" double_free >"$tmp/out" 2>"$tmp/err"
+check "a report exits with exitcode (23)" 23 $?
+contains "the report is on stderr" "$tmp/err" 'ERROR: dbgalloc: double-free'
+"$run" --exitcode=42 -- "$bug_cases" double_free >"$tmp/out" 2>"$tmp/err"
+check "--exitcode changes it" 42 $?
+"$run" -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "a clean program exits 0" 0 $?
 
 # LD_PRELOAD: absolute, in front of what was there. A relative DBGALLOC_LIB too.
 LD_PRELOAD=libm.so.6 "$run" -- printenv LD_PRELOAD >"$tmp/out" 2>"$tmp/err"
@@ -79,5 +104,41 @@ check "a missing program gives status 125" 125 $?
 check "--help exits 0" 0 $?
 contains "--help prints usage" "$tmp/out" '^usage: dbgalloc-run'
 contains "--help lists the options table" "$tmp/out" '--print-stats=0/1'
+contains "--help gives each option's help and default" "$tmp/out" '--quarantine-mb=N .*MiB (default: 64)'
+contains "--help describes --pinpoint" "$tmp/out" '--pinpoint'
+for name in $(sed -n -E 's/^DBGALLOC_OPTION\( *[a-z]+, *([a-z_0-9]+),.*/\1/p' "$(dirname "$run")/../src/options/options.inc"); do
+  grep -q -- "--${name//_/-}=" "$tmp/out" || { echo "FAIL: --help misses --${name//_/-}"; failed=1; }
+done
+
+# --pinpoint: an overflow found at free (a canary) is reproduced with a guard page on
+# that allocation site only, and the second report names the writing function.
+for case in overflow_at_free overflow_at_exit overflow_at_realloc; do
+  "$run" --pinpoint -- "$bug_cases" "$case" >"$tmp/out" 2>"$tmp/err"
+  check "--pinpoint $case: exit status of the first run" 23 $?
+  contains "--pinpoint $case: the first report is shown, with its allocation site" "$tmp/err" '^allocation site: bug_cases+0x'
+  contains "--pinpoint $case: re-runs with guard_sites" "$tmp/err" 'running again with guard_sites=bug_cases+0x[0-9a-f]*:guard_side=right:guard_alignment=1'
+  contains "--pinpoint $case: the second report is at the write" "$tmp/err" 'WRITE at 0x'
+  contains "--pinpoint $case: ... and names the writing function" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_one_past'
+done
+"$run" --pinpoint -- "$bug_cases" underflow_at_free >"$tmp/out" 2>"$tmp/err"
+contains "--pinpoint: an underflow re-runs with the guard page on the left" "$tmp/err" 'guard_side=left'
+contains "--pinpoint: ... and names the writing function" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_one_before'
+"$run" --pinpoint --quarantine-mb=1 -- "$bug_cases" use_after_free_write >"$tmp/out" 2>"$tmp/err"
+contains "--pinpoint: a write after free found at eviction ..." "$tmp/err" 'heap-use-after-free of a block allocated at'
+contains "--pinpoint: ... is caught at the write" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_after_free'
+"$run" --pinpoint -- "$bug_cases" double_free >"$tmp/out" 2>"$tmp/err"
+check "--pinpoint on a report made at the call runs once" 1 "$(grep -c 'ERROR: dbgalloc' "$tmp/err")"
+contains "--pinpoint says why" "$tmp/err" 'no deferred report'
+"$run" --pinpoint -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "--pinpoint on a clean program exits 0" 0 $?
+contains "--pinpoint on a clean program says so" "$tmp/err" 'no report, nothing to pinpoint'
+
+# --sarif: the reports of the run (JSON lines underneath) become one SARIF 2.1.0 log.
+"$run" --sarif="$tmp/run.sarif" --halt-on-error=0 -- "$bug_cases" two_bugs >"$tmp/out" 2>"$tmp/err"
+check "--sarif keeps the exit status" 23 $?
+contains "--sarif says where the log is" "$tmp/err" "SARIF log written to $tmp/run.sarif (2 result(s))"
+python3 "$sarif_check" "$tmp/run.sarif" heap-buffer-overflow double-free >"$tmp/out" 2>&1
+check "the SARIF log is valid and has both results" 0 $?
+sed 's/^/  | /' "$tmp/out"
 
 exit $failed
