@@ -10,7 +10,9 @@
 //     This covers other threads' stacks and their static TLS (glibc keeps both in the
 //     thread's stack mapping), the main thread's TLS and DTV (ld.so's early memory),
 //     and memory programs manage themselves (pymalloc arenas, custom pools) — as
-//     valgrind does, and unlike LeakSanitizer, which would miss those.
+//     valgrind does, and unlike LeakSanitizer, which would miss those. dbgalloc's own
+//     mapped tables are skipped too: guard records and span descriptors word by word
+//     (Marker::scan_root), the quarantine ring whole (recognised by its live entries).
 //  3. The calling thread's stack from the check's own frame upwards (callee-saved
 //     registers were spilled into that frame), so dead frames below it do not count.
 //  4. Other threads are not stopped. For each one /proc/self/task/TID/syscall gives the
@@ -32,6 +34,7 @@
 
 #include <string_view>
 
+#include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/reentry.hpp"
@@ -191,8 +194,26 @@ void sort_and_merge(ScratchArray<Range>& ranges) {
   while (ranges.size() > out) ranges.pop();
 }
 
+// The ring is one mapping of (quarantine_blocks + 1) entries; the kernel may have merged
+// it with neighbouring anonymous mappings, so what is left out is the window of that
+// size on both sides of the entry found, and the rest of the range is scanned.
+void scan_run(Marker& marker, std::uintptr_t begin, std::uintptr_t end, bool may_be_ring, RootStats* stats) {
+  std::uintptr_t entry = may_be_ring ? marker.scan_root_unless_quarantine(begin, end) : 0;
+  if (!may_be_ring) marker.scan_root(begin, end);
+  if (entry == 0) {
+    stats->mapping_bytes += end - begin;
+    return;
+  }
+  ++stats->quarantine_rings;
+  auto ring_bytes = static_cast<std::uintptr_t>(page_up((static_cast<std::uintptr_t>(options::current().quarantine_blocks) + 1) * 16));
+  std::uintptr_t skip_begin = entry - begin > ring_bytes ? page_down(entry) - ring_bytes : begin;
+  std::uintptr_t skip_end = end - entry > ring_bytes ? page_up(entry) + ring_bytes : end;
+  if (begin < skip_begin) scan_run(marker, begin, skip_begin, false, stats);
+  if (skip_end < end) scan_run(marker, skip_end, end, false, stats);
+}
+
 // Scans [begin, end) page run by page run, skipping pages of dbgalloc spans and scratch.
-void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
+void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, bool may_be_ring, RootStats* stats) {
   const std::uintptr_t page = platform::page_size();
   std::uintptr_t run = begin;
   auto ours = [](std::uintptr_t address) {
@@ -203,18 +224,12 @@ void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, Root
     std::uintptr_t next = page_down(at) + page;
     if (next > end) next = end;
     if (ours(at)) {
-      if (run < at) {
-        marker.scan_root(run, at);
-        stats->mapping_bytes += at - run;
-      }
+      if (run < at) scan_run(marker, run, at, may_be_ring, stats);
       run = next;
     }
     at = next;
   }
-  if (run < end) {
-    marker.scan_root(run, end);
-    stats->mapping_bytes += end - run;
-  }
+  if (run < end) scan_run(marker, run, end, may_be_ring, stats);
 }
 
 bool anonymous_name(std::string_view name) {
@@ -266,7 +281,8 @@ struct MapsPass {
         has_sp = true;
       }
     }
-    scan_foreign(marker, from, end, stats);
+    // A stack is not the quarantine ring.
+    scan_foreign(marker, from, end, !has_sp, stats);
   }
 };
 

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "debug/block.hpp"
 #include "debug/guard_blocks.hpp"
+#include "debug/locate.hpp"
 
 namespace dbgalloc::report::leak {
 
@@ -137,6 +139,48 @@ void Marker::scan_root(std::uintptr_t begin, std::uintptr_t end) {
     }
     reach(index, is_start, true);
   });
+}
+
+namespace {
+// A quarantine ring entry: `user` starts a quarantined block and `cost` is what the
+// debug layer charged the quarantine for it (allocator.cpp quarantine_cost).
+bool quarantine_entry(std::uintptr_t user, std::uintptr_t cost) {
+  if ((user & 15) != 0 || cost == 0) return false;
+  debug::Located block;
+  if (debug::locate(user, &block) != debug::Lookup::ok) return false;
+  if (block.header->state() != debug::State::quarantined) return false;
+  if (block.guard != nullptr) return block.guard->span != nullptr && cost == block.guard->span->map_size();
+  const debug::BlockHeader& h = *block.header;
+  return cost == h.size() + debug::prefix_for(h.alignment()) + h.right_canary();
+}
+}  // namespace
+
+std::uintptr_t Marker::scan_root_unless_quarantine(std::uintptr_t begin, std::uintptr_t end) {
+  deferred_.clear();
+  std::uintptr_t ring = 0;
+  std::uintptr_t previous = 0;
+  reader_.for_each_word(begin, end, [&](std::uintptr_t location, std::uintptr_t word) {
+    if (ring != 0) return;
+    if ((location & 15) == 8 && previous >= low_ && previous < high_ && find(previous) < 0 &&
+        quarantine_entry(previous, word)) {
+      ring = location - 8;
+      return;
+    }
+    previous = word;
+    long index = find(word);
+    if (index < 0) return;
+    bool is_start = word == blocks_[index].user;
+    if (is_start) {
+      if (debug::GuardRecord* record = debug::GuardBlocks::record_at(word)) {
+        if (location == reinterpret_cast<std::uintptr_t>(&record->user)) return;
+        if (record->span != nullptr && location == reinterpret_cast<std::uintptr_t>(&record->span->base)) return;
+      }
+    }
+    deferred_.push(Hit{static_cast<std::uint32_t>(index), is_start});
+  });
+  if (ring != 0) return ring;
+  for (const Hit& hit : deferred_) reach(hit.index, hit.is_start, true);
+  return 0;
 }
 
 void Marker::propagate() {

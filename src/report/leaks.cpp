@@ -342,7 +342,8 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
       out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
           .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
           .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
-          .text(" threads (").dec(stats.threads_with_sp).text(" others blocked, scanned from their stack pointer)")
+          .text(" threads (").dec(stats.threads_with_sp).text(" others blocked, scanned from their stack pointer), ")
+          .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped")
           .text(stats.maps_read ? "" : "; /proc/self/maps unreadable").character('\n');
     }
   }
