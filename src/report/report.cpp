@@ -163,6 +163,9 @@ void render_text(const Finding& f) {
       print_stack(out, f.header.free_stack);
     }
   }
+  out.text("DEDUP_TOKEN: ");
+  append_dedup_token(out, f);
+  out.character('\n');
   out.text("SUMMARY: dbgalloc: ").text(class_name(f.error));
   append_top_frame(out, f);
   out.character('\n');

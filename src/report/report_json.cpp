@@ -148,6 +148,13 @@ bool allocation_site(const Finding& f, platform::TextBuffer& out) {
   return true;
 }
 
+void append_dedup_token(platform::TextBuffer& out, const Finding& f) {
+  std::uintptr_t frames[stacks::kMaxFrames];
+  bool exact_first = false;
+  std::size_t n = current_frames(f, frames, &exact_first);
+  append_dedup_key(out, f, frames, n, exact_first);
+}
+
 void render_json(const Finding& f) {
   JsonOut out;
   out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))

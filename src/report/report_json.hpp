@@ -33,6 +33,10 @@ void render_json(const Finding& finding);
 void append_json_frames(platform::TextBuffer& out, const std::uintptr_t* frames, std::size_t count,
                         bool first_is_pc);
 
+// Appends the dedup key ("class--f0--f1--f2", the JSON "dedup_key"): text reports
+// print it as "DEDUP_TOKEN: ...", the line fuzzing infrastructure groups crashes by.
+void append_dedup_token(platform::TextBuffer& out, const Finding& finding);
+
 // Appends `text` as a JSON string body (no quotes): escapes '"', '\\' and control bytes.
 void append_json_escaped(platform::TextBuffer& out, std::string_view text);
 
