@@ -16,8 +16,8 @@ constexpr std::size_t kModuleNameBytes = 128;
 constexpr std::uint32_t kRetryInterval = 4096;
 
 struct Site {
-  char module[kModuleNameBytes];
-  std::uintptr_t offset;
+  char module[kModuleNameBytes] = {};
+  std::uintptr_t offset = 0;
   std::atomic<std::uintptr_t> address;  // module base + offset; 0 until resolved
 };
 
