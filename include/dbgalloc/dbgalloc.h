@@ -35,6 +35,21 @@ void dbgalloc_print_stats(void);
  * leaks. See docs/leaks.md. */
 size_t dbgalloc_leak_check(void);
 
+/* Marks every block live now as not a leak, so a later leak check only reports
+ * blocks allocated after this call (the GoogleTest listener calls it as each test
+ * starts). Returns the number of blocks marked. */
+size_t dbgalloc_ignore_existing_blocks(void);
+
+/* Sends reports to descriptor fd from now on (-1: back to stderr); returns the
+ * descriptor reports went to before. The GoogleTest listener uses it to capture a
+ * test's report. A log_path option, once its file is open, takes precedence. */
+int dbgalloc_set_report_fd(int fd);
+
+/* Sets halt_on_error (0: reports carry on; 1: the first report ends the process) and
+ * returns the previous setting. The GoogleTest listener turns it off around its
+ * checks so that a finding fails one test, not the whole run. */
+int dbgalloc_set_halt_on_error(int halt);
+
 #ifdef __cplusplus
 }
 #endif
