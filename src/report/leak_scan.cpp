@@ -55,7 +55,8 @@ bool SafeReader::init() {
   volatile std::uintptr_t probe = 0x5a5a5a5a;
   iovec local{buffer_, sizeof probe};
   iovec remote{const_cast<std::uintptr_t*>(&probe), sizeof probe};
-  direct_ = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof probe);
+  pid_ = getpid();
+  direct_ = process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof probe);
   return true;
 }
 
@@ -74,9 +75,77 @@ std::size_t SafeReader::read(std::uintptr_t address, std::size_t bytes) {
   iovec local{buffer_, bytes};
   iovec remote{reinterpret_cast<void*>(address), bytes};
   int saved = errno;
-  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
   errno = saved;
   return got < 0 ? 0 : static_cast<std::size_t>(got);
+}
+
+bool SafeReader::read_batch(const std::uintptr_t* addresses, const std::size_t* sizes, std::size_t count) {
+  iovec remote[kMaxBatch];
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    remote[i] = {reinterpret_cast<void*>(addresses[i]), sizes[i]};
+    total += sizes[i];
+  }
+  if (direct_) {
+    auto* out = reinterpret_cast<char*>(buffer_);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::memcpy(out, reinterpret_cast<const void*>(addresses[i]), sizes[i]);
+      out += sizes[i];
+    }
+    return true;
+  }
+  iovec local{buffer_, total};
+  int saved = errno;
+  ssize_t got = process_vm_readv(pid_, &local, 1, remote, count, 0);
+  errno = saved;
+  return got == static_cast<ssize_t>(total);
+}
+
+template <typename Visit>
+void Marker::drain(Visit&& visit) {
+  constexpr std::size_t kSmall = SafeReader::kChunk / 8;
+  std::uint32_t batch[SafeReader::kMaxBatch];
+  std::uintptr_t addresses[SafeReader::kMaxBatch];
+  std::size_t sizes[SafeReader::kMaxBatch];
+  while (!stack_.empty()) {
+    std::uint32_t first = stack_.pop();
+    std::size_t first_bytes = blocks_[first].size & ~std::size_t{7};
+    if (first_bytes > kSmall) {
+      reader_.for_each_word(blocks_[first].user, blocks_[first].user + first_bytes,
+                            [&](std::uintptr_t, std::uintptr_t word) { visit(first, word); });
+      continue;
+    }
+    std::size_t count = 0, total = 0;
+    batch[count] = first;
+    addresses[count] = blocks_[first].user;
+    sizes[count++] = first_bytes;
+    total += first_bytes;
+    while (count < SafeReader::kMaxBatch && !stack_.empty()) {
+      std::uint32_t next = stack_[stack_.size() - 1];
+      std::size_t bytes = blocks_[next].size & ~std::size_t{7};
+      if (bytes > kSmall || total + bytes > SafeReader::kChunk) break;
+      stack_.pop();
+      batch[count] = next;
+      addresses[count] = blocks_[next].user;
+      sizes[count++] = bytes;
+      total += bytes;
+    }
+    if (reader_.read_batch(addresses, sizes, count)) {
+      // visit may push, but never reads: the buffer stays valid for the whole batch.
+      const std::uintptr_t* words = reader_.buffer();
+      for (std::size_t i = 0; i < count; ++i) {
+        for (std::size_t w = 0; w < sizes[i] / 8; ++w) visit(batch[i], words[w]);
+        words += sizes[i] / 8;
+      }
+    } else {
+      for (std::size_t i = 0; i < count; ++i) {
+        std::uint32_t index = batch[i];
+        reader_.for_each_word(addresses[i], addresses[i] + sizes[i],
+                              [&](std::uintptr_t, std::uintptr_t word) { visit(index, word); });
+      }
+    }
+  }
 }
 
 bool Marker::init() {
@@ -184,32 +253,23 @@ std::uintptr_t Marker::scan_root_unless_quarantine(std::uintptr_t begin, std::ui
 }
 
 void Marker::propagate() {
-  while (!stack_.empty()) {
-    std::uint32_t index = stack_.pop();
-    const Block block = blocks_[index];
-    bool definite = block.reach == Reach::reachable;
-    reader_.for_each_word(block.user, block.user + block.size, [this, definite](std::uintptr_t, std::uintptr_t word) {
-      long target = find(word);
-      if (target >= 0) reach(target, word == blocks_[target].user, definite);
-    });
-  }
+  drain([this](std::uint32_t index, std::uintptr_t word) {
+    long target = find(word);
+    if (target >= 0) reach(target, word == blocks_[target].user, blocks_[index].reach == Reach::reachable);
+  });
 }
 
 void Marker::classify_lost() {
   for (std::size_t leader = 0; leader < count_; ++leader) {
     if (blocks_[leader].reach != Reach::unreached) continue;
     stack_.push(static_cast<std::uint32_t>(leader));
-    while (!stack_.empty()) {
-      std::uint32_t index = stack_.pop();
-      const Block block = blocks_[index];
-      reader_.for_each_word(block.user, block.user + block.size, [this, leader](std::uintptr_t, std::uintptr_t word) {
-        long target = find(word);
-        if (target < 0 || static_cast<std::size_t>(target) == leader) return;
-        if (blocks_[target].reach != Reach::unreached) return;
-        blocks_[target].reach = Reach::indirect;
-        stack_.push(static_cast<std::uint32_t>(target));
-      });
-    }
+    drain([this, leader](std::uint32_t, std::uintptr_t word) {
+      long target = find(word);
+      if (target < 0 || static_cast<std::size_t>(target) == leader) return;
+      if (blocks_[target].reach != Reach::unreached) return;
+      blocks_[target].reach = Reach::indirect;
+      stack_.push(static_cast<std::uint32_t>(target));
+    });
   }
 }
 

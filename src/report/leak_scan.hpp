@@ -141,8 +141,18 @@ class SafeReader {
 
  private:
   std::size_t read(std::uintptr_t address, std::size_t bytes);
+
+ public:
+  static constexpr std::size_t kMaxBatch = 512;
+  // Reads several ranges back to back into the buffer in one system call (the sizes are
+  // multiples of 8 and add up to at most kChunk). False when any could not be read.
+  bool read_batch(const std::uintptr_t* addresses, const std::size_t* sizes, std::size_t count);
+  const std::uintptr_t* buffer() const { return buffer_; }
+
+ private:
   std::uintptr_t* buffer_ = nullptr;
   bool direct_ = false;
+  int pid_ = 0;
 };
 
 // The live blocks, sorted by address, and the marking over them.
@@ -171,6 +181,10 @@ class Marker {
 
  private:
   void reach(long index, bool is_start, bool prior_definite);
+  // Pops blocks off the mark stack until it is empty, calling visit(index, word) for
+  // every word of each; small blocks are read in batches (one system call each).
+  template <typename Visit>
+  void drain(Visit&& visit);
   Block* blocks_;
   std::size_t count_;
   SafeReader& reader_;

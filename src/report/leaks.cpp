@@ -87,8 +87,7 @@ void collect(const debug::BlockView& view, void* context) {
   blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, view.ignored});
 }
 
-bool owned_by_this_process(const Block& block, ScratchArray<int>& tids) {
-  int pid = platform::process_id();
+bool owned_by_this_process(const Block& block, ScratchArray<int>& tids, int pid) {
   if (forked_child_pid != pid) return true;
   if (static_cast<int>(block.alloc_thread) == pid) return true;
   for (int tid : tids) {
@@ -248,8 +247,9 @@ bool group_blocks(ScratchArray<Block>& blocks, ScratchArray<int>& tids, ScratchA
                   LeakCounts& counts) {
   ScratchArray<Entry> entries;
   if (!entries.reserve(blocks.size() + 1)) return false;
+  const int pid = platform::process_id();
   for (const Block& block : blocks) {
-    if (block.ignored || !owned_by_this_process(block, tids)) continue;
+    if (block.ignored || !owned_by_this_process(block, tids, pid)) continue;
     entries.push(Entry{static_cast<std::uint32_t>(class_rank(block.reach)), block.alloc_stack, block.size});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {

@@ -123,6 +123,21 @@ NOINLINE void leak_behind_root_region() {
   drop(holder);
 }
 
+// Frees many blocks first, so the quarantine evicts and the heap hands the same
+// addresses out again; then leaks 100 blocks of the same size.
+NOINLINE void churn_then_leak() {
+  void* ring[64] = {};
+  for (int i = 0; i < 100000; ++i) {
+    free(ring[i & 63]);
+    ring[i & 63] = malloc(64);
+  }
+  for (void*& p : ring) {
+    free(p);
+    p = nullptr;
+  }
+  for (int i = 0; i < 100; ++i) drop(malloc(64));
+}
+
 NOINLINE void leak_cycle() {
   auto** a = static_cast<void**>(malloc(16));
   auto** b = static_cast<void**>(malloc(16));
@@ -142,6 +157,8 @@ int run(const char* name) {
     leak_owner();
   } else if (c == "list") {
     leak_list(10);
+  } else if (c == "churn") {
+    churn_then_leak();
   } else if (c == "cycle") {
     leak_cycle();
   } else if (c == "global") {

@@ -75,6 +75,13 @@ TEST(Leaks, lost_cycle_has_one_direct_leak) {
   EXPECT_EQ(indirect(run), (Amount{16, 1}));
 }
 
+TEST(Leaks, leaks_in_recycled_memory_are_found_after_the_quarantine_wrapped) {
+  // The quarantine ring's old slots still name the recycled addresses: not roots.
+  Outcome run = run_case("churn", "quarantine_mb=1:verbosity=2");
+  EXPECT_EQ(definite(run), (Amount{6400, 100}));
+  EXPECT_OUTPUT(run, "1 quarantine ring(s) skipped");
+}
+
 TEST(Leaks, block_reachable_from_a_global_is_not_reported) {
   Outcome run = run_case("global", "verbosity=1");
   EXPECT_EQ(run.exit_code, 0);
