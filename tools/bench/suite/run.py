@@ -1,0 +1,1075 @@
+#!/usr/bin/env python3
+"""dbgalloc benchmark suite (issue 8): the same work under glibc, dbgalloc's modes and
+every peer that is installed, interleaved, with time and peak-RSS ratios against glibc.
+
+Workloads:
+  synthetic  mix, prodcons, realloc_grow, containers (tools/bench/suite/workloads/,
+             built by meson as wl_NAME and, with -fsanitize=address, wl_NAME_asan)
+  programs   python3 (/usr/bin/python3), sqlite3, g++ -O2 -c, perl
+             (tools/bench/suite/programs/)
+
+Modes (columns): glibc; dbgalloc core (canaries=0), default, guard=sample:1000,
+guard=all (all with detect_leaks=0 so the exit-time leak scan is not timed); and where
+installed: jemalloc, Electric Fence, DUMA, scudo (LD_PRELOAD), ASan (the synthetic
+workloads rebuilt with -fsanitize=address) and valgrind memcheck (the real programs only).
+
+Every repetition runs every workload under every mode (round robin, the order rotated
+each repetition) so machine noise falls on all alike; figures are medians over the
+repetitions. Wall time and the child's peak RSS (ru_maxrss from wait4: the largest
+process of the tree, for g++ that is cc1plus) are measured. A run that crashes, times
+out, exits non-zero or prints other output than glibc's run is a failure, shown with
+its reason.
+
+CI regression step:
+  run.py --quick --check-baseline tools/bench/suite/baseline.json
+runs the synthetic workloads small, 3 repetitions, glibc and default only, and exits 1
+when a workload's default/glibc time ratio is above 1.25x its ratio in the baseline
+(workloads over the limit are run again once and judged on all their repetitions, so a
+burst of noise alone does not fail it). --record-baseline FILE writes the baseline.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import datetime
+import hashlib
+import html
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+PROGRAMS = HERE / "programs"
+SYSTEM_PYTHON = "/usr/bin/python3"
+THRESHOLD = 1.25  # default-mode ratio may grow this much over the baseline ratio
+
+# ---------------------------------------------------------------------------------
+# Workloads
+
+
+class Workload:
+    def __init__(self, name, kind, label, full, quick, argv, stdin=None):
+        self.name = name
+        self.kind = kind  # "synthetic" or "program"
+        self.label = label
+        self.full = full  # size argument, full mode
+        self.quick = quick  # size argument, --quick mode (None: not in quick mode)
+        self._argv = argv  # function(size, ctx, asan) -> argv list
+        self._stdin = stdin  # function(size, ctx) -> path or None
+
+    def argv(self, size, ctx, asan=False):
+        return self._argv(size, ctx, asan)
+
+    def stdin(self, size, ctx):
+        return self._stdin(size, ctx) if self._stdin else None
+
+
+def synthetic(name, label, full, quick):
+    def argv(size, ctx, asan):
+        exe = Path(ctx.workload_dir) / ("wl_" + name + ("_asan" if asan else ""))
+        return [str(exe), str(size)]
+
+    return Workload(name, "synthetic", label, full, quick, argv)
+
+
+def sql_stdin(size, ctx):
+    path = Path(ctx.tmp) / ("bench-%d.sql" % size)
+    if not path.exists():
+        text = (PROGRAMS / "bench.sql").read_text().replace("@N@", str(size))
+        path.write_text(text)
+    return str(path)
+
+
+WORKLOADS = [
+    synthetic("mix", "random mix, 1 thread, 10k live, 8 B-64 KiB", 8000000, 2000000),
+    synthetic("prodcons", "producer/consumer, 2 threads, cross-thread frees", 8000000, 2000000),
+    synthetic("realloc_grow", "strings and vectors grown by realloc", 3000000, 1000000),
+    synthetic("containers", "C++ map/unordered_map/string/vector churn", 400000, 150000),
+    Workload("python3", "program", "python3 script (json, dicts, sort)", 50, None,
+             lambda n, ctx, asan: [SYSTEM_PYTHON, str(PROGRAMS / "bench.py"), str(n)]),
+    Workload("sqlite3", "program", "sqlite3 in-memory script (insert, index, join)", 400000, None,
+             lambda n, ctx, asan: [shutil.which("sqlite3") or "sqlite3", ":memory:"],
+             stdin=sql_stdin),
+    Workload("g++", "program", "g++ -O2 -c of a C++17 file", 1, None,
+             lambda n, ctx, asan: [shutil.which("g++") or "g++", "-O2", "-std=c++17", "-c",
+                                   str(PROGRAMS / "compile.cpp"), "-o",
+                                   str(Path(ctx.tmp) / "compile.o")]),
+    Workload("perl", "program", "perl script (hashes, regexes, sort)", 40, None,
+             lambda n, ctx, asan: [shutil.which("perl") or "perl", str(PROGRAMS / "bench.pl"),
+                                   str(n)]),
+]
+
+# ---------------------------------------------------------------------------------
+# Modes
+
+
+class Mode:
+    def __init__(self, name, label, applies="all", preload=None, env=None, asan=False,
+                 wrapper=None, quick=False, missing=None, max_reps=None, timeout=None):
+        self.name = name
+        self.label = label
+        self.applies = applies  # "all", "synthetic" or "program"
+        self.preload = preload
+        self.env = env or {}
+        self.asan = asan  # run the workload's -fsanitize=address build
+        self.wrapper = wrapper or []
+        self.quick = quick  # part of --quick
+        self.missing = missing  # why it cannot run here (None: available)
+        self.max_reps = max_reps
+        self.timeout = timeout
+
+    def applies_to(self, w):
+        return self.applies == "all" or self.applies == w.kind
+
+
+DBG_BASE = "detect_leaks=0"
+
+
+def find_library(soname, globs):
+    """Path of an installed shared library: from ldconfig's cache, else by glob."""
+    try:
+        out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True,
+                             timeout=20).stdout
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith(soname + " ") and "=>" in line and "x86-64" in line:
+                return line.split("=>", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for pattern in globs:
+        hits = sorted(Path("/").glob(pattern.lstrip("/")))
+        if hits:
+            return str(hits[0])
+    return None
+
+
+def preload_works(lib):
+    """True when LD_PRELOAD=lib runs /bin/true cleanly (no loader complaint)."""
+    env = dict(os.environ, LD_PRELOAD=lib)
+    try:
+        r = subprocess.run(["/bin/true"], env=env, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0 and "cannot be preloaded" not in r.stderr
+
+
+def scudo_library():
+    clang = shutil.which("clang")
+    if not clang:
+        return None, "clang not installed (scudo comes with its runtime)"
+    try:
+        res = subprocess.run([clang, "-print-resource-dir"], capture_output=True, text=True,
+                             timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None, "clang -print-resource-dir failed"
+    for name in ("libclang_rt.scudo_standalone-x86_64.so", "libclang_rt.scudo-x86_64.so"):
+        lib = Path(res) / "lib" / "linux" / name
+        if lib.exists():
+            if preload_works(str(lib)):
+                return str(lib), None
+    return None, "no scudo runtime under %s/lib/linux that works as LD_PRELOAD" % res
+
+
+def build_modes(args):
+    lib = str(Path(args.lib).resolve())
+    modes = [
+        Mode("glibc", "glibc", quick=True),
+        Mode("core", "dbgalloc core (canaries=0)", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE + ":canaries=0"}),
+        Mode("default", "dbgalloc default", preload=lib, env={"DBGALLOC_OPTIONS": DBG_BASE},
+             quick=True),
+        Mode("sample", "dbgalloc guard=sample:1000", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE + ":guard=sample:1000"}),
+        Mode("guardall", "dbgalloc guard=all", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE + ":guard=all"}),
+    ]
+    asan_ok = all((Path(args.workload_dir) / ("wl_%s_asan" % w.name)).exists()
+                  for w in WORKLOADS if w.kind == "synthetic")
+    modes.append(Mode("asan", "ASan (rebuilt, -fsanitize=address)", applies="synthetic",
+                      asan=True, env={"ASAN_OPTIONS": "detect_leaks=0"},
+                      missing=None if asan_ok else
+                      "no wl_*_asan builds in %s (compiler cannot link -fsanitize=address)"
+                      % args.workload_dir))
+    je = find_library("libjemalloc.so.2", ["/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                                           "/usr/local/lib/libjemalloc.so*"])
+    modes.append(Mode("jemalloc", "jemalloc", preload=je,
+                      missing=None if je else "libjemalloc.so.2 not installed (apt: libjemalloc2)"))
+    ef = find_library("libefence.so.0", ["/usr/lib/libefence.so*",
+                                         "/usr/lib/x86_64-linux-gnu/libefence.so*"])
+    modes.append(Mode("efence", "Electric Fence", preload=ef,
+                      missing=None if ef else "libefence.so not installed (apt: electric-fence)"))
+    du = find_library("libduma.so.0", ["/usr/lib/libduma.so*", "/usr/lib/x86_64-linux-gnu/libduma.so*"])
+    modes.append(Mode("duma", "DUMA", preload=du, env={"DUMA_DISABLE_BANNER": "1"},
+                      missing=None if du else "libduma.so not installed (apt: duma)"))
+    sc, why = scudo_library()
+    modes.append(Mode("scudo", "scudo", preload=sc, missing=why))
+    vg = shutil.which("valgrind")
+    modes.append(Mode("valgrind", "valgrind memcheck", applies="program",
+                      wrapper=[vg or "valgrind", "--tool=memcheck", "--leak-check=no",
+                               "--trace-children=yes", "-q"],
+                      missing=None if vg else "valgrind not installed (apt: valgrind)",
+                      max_reps=args.valgrind_reps, timeout=max(args.timeout, 600)))
+    return modes
+
+
+# ---------------------------------------------------------------------------------
+# Running
+
+
+class Result:
+    def __init__(self, ok, wall=None, rss_kb=None, reason=None, out_hash=None, cpu=None):
+        self.ok = ok
+        self.cpu = cpu
+        self.wall = wall
+        self.rss_kb = rss_kb
+        self.reason = reason
+        self.out_hash = out_hash
+
+
+def last_line(text):
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line:
+            return line[:100]
+    return ""
+
+
+def run_once(argv, env, stdin_path, timeout, cwd, spawn):
+    """One run of argv under env, through the bench_spawn launcher (spawn: its path),
+    which reports the child's wall time and peak RSS. The child's LD_PRELOAD, if any,
+    is passed as BENCH_SPAWN_LD_PRELOAD so the launcher itself runs without it."""
+    out = tempfile.TemporaryFile(dir=cwd)
+    err = tempfile.TemporaryFile(dir=cwd)
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    env = dict(env)
+    if "LD_PRELOAD" in env:
+        env["BENCH_SPAWN_LD_PRELOAD"] = env.pop("LD_PRELOAD")
+    rfd, wfd = os.pipe()
+    timed_out = threading.Event()
+    try:
+        try:
+            p = subprocess.Popen([spawn, str(wfd)] + argv, env=env, stdin=stdin, stdout=out,
+                                 stderr=err, cwd=cwd, start_new_session=True, pass_fds=(wfd,))
+        except OSError as e:
+            return Result(False, reason="cannot start: %s" % e)
+        finally:
+            os.close(wfd)
+
+        def kill():
+            timed_out.set()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            report = b""
+            while True:
+                chunk = os.read(rfd, 256)
+                if not chunk:
+                    break
+                report += chunk
+            p.wait()
+        finally:
+            timer.cancel()
+        # Whatever the child left behind in its session (a daemon, a stuck grandchild).
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        out.seek(0)
+        stdout = out.read()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    finally:
+        os.close(rfd)
+        out.close()
+        err.close()
+        if stdin_path:
+            stdin.close()
+    if timed_out.is_set():
+        return Result(False, None, None, "timeout after %ds" % timeout)
+    try:
+        status, wall, rss, cpu = report.split()
+        status, wall, rss, cpu = int(status), float(wall), int(rss), float(cpu)
+    except ValueError:
+        return Result(False, None, None, "launcher failed (exit %s): %s" % (p.returncode, last_line(stderr)))
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        if code < 0:
+            try:
+                what = signal.Signals(-code).name
+            except ValueError:
+                what = "signal %d" % -code
+        else:
+            what = "exit %d" % code
+        detail = last_line(stderr)
+        low = stderr.lower()
+        if "cannot allocate memory" in low or "enomem" in low or "out of memory" in low \
+                or "map count" in low or "max_map_count" in low:
+            what += ", out of memory/mappings"
+        return Result(False, wall, rss, what + (": " + detail if detail else ""))
+    return Result(True, wall, rss, out_hash=hashlib.sha1(stdout).hexdigest(), cpu=cpu)
+
+
+class Context:
+    def __init__(self, workload_dir, tmp):
+        self.workload_dir = workload_dir
+        self.tmp = tmp
+        self.spawn = str(Path(workload_dir) / "bench_spawn")
+
+
+def child_env(mode):
+    env = dict(os.environ)
+    for k in ("LD_PRELOAD", "DBGALLOC_OPTIONS", "ASAN_OPTIONS", "MALLOC_CONF"):
+        env.pop(k, None)
+    env.update(mode.env)
+    if mode.preload:
+        env["LD_PRELOAD"] = mode.preload
+    # The system interpreter, not a pyenv shim's, and no user site packages.
+    env.pop("PYTHONPATH", None)
+    env["PYTHONNOUSERSITE"] = "1"
+    env["LC_ALL"] = "C"
+    return env
+
+
+class Progress:
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.monotonic()
+
+    def show(self, text):
+        self.done += 1
+        line = "[%d/%d %ds] %s" % (self.done, self.total, time.monotonic() - self.t0, text)
+        if self.tty:
+            sys.stderr.write("\r\x1b[K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def end(self):
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+        sys.stderr.write("done: %d runs in %ds\n" % (self.done, time.monotonic() - self.t0))
+        sys.stderr.flush()
+
+
+def run_matrix(workloads, modes, reps, sizes, args, ctx, samples=None):
+    """samples[(w, m)] -> list of Result; extends an existing dict when given."""
+    samples = samples if samples is not None else {}
+    cells = [(w, m) for w in workloads for m in modes if m.applies_to(w) and not m.missing]
+    total = sum(min(reps, m.max_reps or reps) for w, m in cells)
+    progress = Progress(total)
+    failed = set(k for k, v in samples.items() if v and not v[-1].ok)
+    for rep in range(reps):
+        for w in workloads:
+            todo = [m for m in modes if m.applies_to(w) and not m.missing]
+            k = rep % len(todo) if todo else 0
+            for m in todo[k:] + todo[:k]:
+                key = (w.name, m.name)
+                have = samples.setdefault(key, [])
+                if m.max_reps and len([r for r in have if r.ok]) >= m.max_reps:
+                    continue
+                if key in failed:
+                    progress.show("%s under %s: skipped (failed before)" % (w.name, m.name))
+                    continue
+                size = sizes[w.name]
+                progress.show("rep %d/%d: %s (%s) under %s" % (rep + 1, reps, w.name, size, m.name))
+                r = run_once(m.wrapper + w.argv(size, ctx, m.asan), child_env(m),
+                             w.stdin(size, ctx), m.timeout or args.timeout, ctx.tmp, ctx.spawn)
+                have.append(r)
+                if not r.ok:
+                    failed.add(key)
+    progress.end()
+    # Output must be glibc's: the same work was done.
+    for w in workloads:
+        ref = [r.out_hash for r in samples.get((w.name, "glibc"), []) if r.ok]
+        if not ref:
+            continue
+        for m in modes:
+            rs = samples.get((w.name, m.name), [])
+            for r in rs:
+                if r.ok and r.out_hash != ref[0]:
+                    r.ok = False
+                    r.reason = "output differs from glibc's"
+    return samples
+
+
+# ---------------------------------------------------------------------------------
+# Figures
+
+
+def cell(samples, w, m):
+    """(status, time median s, rss median KiB, reason, reps)."""
+    rs = samples.get((w, m), [])
+    if not rs:
+        return None
+    bad = [r for r in rs if not r.ok]
+    if bad:
+        return {"ok": False, "reason": bad[0].reason, "reps": len(rs)}
+    return {"ok": True, "time": statistics.median(r.wall for r in rs),
+            "cpu": statistics.median(r.cpu for r in rs),
+            "tmin": min(r.wall for r in rs), "tmax": max(r.wall for r in rs),
+            "rss": statistics.median(r.rss_kb for r in rs), "reps": len(rs)}
+
+
+def ratios(samples, workloads, modes):
+    """table[w][m] = cell dict plus 'tr' and 'mr' (ratios against glibc) when ok."""
+    table = {}
+    for w in workloads:
+        base = cell(samples, w.name, "glibc")
+        row = {}
+        for m in modes:
+            if not m.applies_to(w):
+                row[m.name] = {"na": True}
+                continue
+            if m.missing:
+                row[m.name] = {"missing": True}
+                continue
+            c = cell(samples, w.name, m.name)
+            if c is None:
+                row[m.name] = {"missing": True}
+                continue
+            if c["ok"] and base and base["ok"]:
+                c["tr"] = c["time"] / base["time"]
+                c["mr"] = c["rss"] / base["rss"]
+            row[m.name] = c
+        table[w.name] = row
+    return table
+
+
+def fmt_ratio(x):
+    if x >= 100:
+        return "%.0fx" % x
+    if x >= 10:
+        return "%.1fx" % x
+    return "%.2fx" % x
+
+
+def render_tables(table, workloads, modes, markdown):
+    """Two tables (time, peak RSS) and the failure notes; text or markdown."""
+    shown = [m for m in modes if not m.missing]
+    notes = []
+
+    def text(c, key):
+        if c.get("na"):
+            return "-"
+        if c.get("missing"):
+            return "?"
+        if not c.get("ok"):
+            reason = c.get("reason") or "failed"
+            if reason not in notes:
+                notes.append(reason)
+            return "FAIL[%d]" % (notes.index(reason) + 1)
+        return fmt_ratio(c[key]) if key in c else "?"
+
+    out = []
+    for title, key in (("time (wall, median) / glibc", "tr"), ("peak RSS (median) / glibc", "mr")):
+        head = ["workload", "glibc " + ("s" if key == "tr" else "MiB")] + [m.name for m in shown[1:]]
+        rows = []
+        for w in workloads:
+            row = table[w.name]
+            base = row.get("glibc", {})
+            if base.get("ok"):
+                b = "%.2f" % base["time"] if key == "tr" else "%.1f" % (base["rss"] / 1024)
+            else:
+                b = text(base, key)
+            rows.append([w.name, b] + [text(row[m.name], key) for m in shown[1:]])
+        if markdown:
+            out.append("**%s**\n" % title)
+            out.append("| " + " | ".join(head) + " |")
+            out.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+            for r in rows:
+                out.append("| " + " | ".join(r) + " |")
+            out.append("")
+        else:
+            widths = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
+            out.append(title + ":")
+            out.append("  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i])
+                                 for i, h in enumerate(head)))
+            for r in rows:
+                out.append("  ".join(x.ljust(widths[i]) if i == 0 else x.rjust(widths[i])
+                                     for i, x in enumerate(r)))
+            out.append("")
+    if notes:
+        out.append("failures:" if not markdown else "Failures:\n")
+        for i, n in enumerate(notes):
+            out.append(("  [%d] %s" if not markdown else "- [%d] %s") % (i + 1, n))
+        out.append("")
+    return "\n".join(out)
+
+
+def legend_modes(modes):
+    lines = []
+    for m in modes:
+        if m.missing:
+            continue
+        what = m.label
+        if m.preload and m.name not in ("glibc",):
+            what += " (LD_PRELOAD=%s%s)" % (m.preload, "".join(
+                " %s=%s" % kv for kv in sorted(m.env.items())))
+        elif m.env:
+            what += " (" + " ".join("%s=%s" % kv for kv in sorted(m.env.items())) + ")"
+        if m.wrapper:
+            what += " (`%s`)" % " ".join(Path(m.wrapper[0]).name if i == 0 else a
+                                         for i, a in enumerate(m.wrapper))
+        if m.applies != "all":
+            what += "; %s workloads only" % ("synthetic" if m.applies == "synthetic" else "real-program")
+        if m.max_reps:
+            what += "; at most %d repetition(s)" % m.max_reps
+        lines.append("- `%s`: %s" % (m.name, what))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------
+# Targets of issue 8, checked against the figures
+
+QUARANTINE_MB = 64  # default quarantine_mb
+
+
+def targets(table, workloads):
+    syn = [w.name for w in workloads if w.kind == "synthetic"]
+    prog = [w.name for w in workloads if w.kind == "program"]
+    out = []
+
+    def get(w, m, k):
+        c = table.get(w, {}).get(m, {})
+        return c.get(k) if c.get("ok") else None
+
+    def line(ok, text):
+        out.append("- %s %s" % ({True: "**met**", False: "**not met**", None: "n/a"}[ok], text))
+
+    for w in ("mix",):
+        if w in table:
+            r = get(w, "core", "tr")
+            line(None if r is None else r <= 1.2,
+                 "heap core <= 1.2x glibc, single thread (`%s`): %s" % (w, fmt_ratio(r) if r else "no figure"))
+    if "prodcons" in table:
+        r = get("prodcons", "core", "tr")
+        line(None if r is None else r <= 1.0,
+             "heap core with 2 threads and cross-thread frees at least as good as glibc (`prodcons`): %s"
+             % (fmt_ratio(r) if r else "no figure"))
+    parts, oks = [], []
+    for w in syn:
+        d, a = get(w, "default", "time"), get(w, "asan", "time")
+        if d and a:
+            parts.append("%s %.2f" % (w, d / a))
+            oks.append(d <= a)
+    if parts:
+        line(all(oks), "default mode no slower than ASan on the synthetic workloads "
+             "(default/ASan time: %s)" % ", ".join(parts))
+    parts, oks = [], []
+    for w in prog:
+        r = get(w, "default", "tr")
+        parts.append("%s %s" % (w, fmt_ratio(r) if r else "FAIL"))
+        oks.append(r is not None and r <= 1.5)
+    if parts:
+        line(all(oks), "default mode <= 1.5x glibc on the real programs: %s" % ", ".join(parts))
+    parts, oks = [], []
+    for w in syn + prog:
+        s, d = get(w, "sample", "time"), get(w, "default", "time")
+        if s and d:
+            parts.append("%s %+.0f%%" % (w, 100 * (s / d - 1)))
+            oks.append(s <= 1.05 * d)
+    if parts:
+        line(all(oks), "guard=sample:1000 within 5%% of default: %s" % ", ".join(parts))
+    parts, oks = [], []
+    for w in syn + prog:
+        d, g = get(w, "default", "rss"), get(w, "glibc", "rss")
+        if d and g:
+            limit = 1.5 * g + QUARANTINE_MB * 1024
+            parts.append("%s %.0f/%.0f MiB" % (w, d / 1024, limit / 1024))
+            oks.append(d <= limit)
+    if parts:
+        line(all(oks), "default peak RSS <= 1.5x glibc + %d MiB quarantine (measured/limit: %s)"
+             % (QUARANTINE_MB, ", ".join(parts)))
+    parts, oks = [], []
+    for w in prog:
+        c = table.get(w, {}).get("guardall", {})
+        if c.get("missing") or c.get("na"):
+            continue
+        parts.append("%s %s" % (w, "ok" if c.get("ok") else "FAIL (%s)" % c.get("reason")))
+        oks.append(bool(c.get("ok")))
+    if parts:
+        line(all(oks), "guard=all finishes the real programs: %s" % ", ".join(parts))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------
+# SVG bar chart of the time ratios (log scale)
+
+COLORS = {
+    "core": "#9ecae1", "default": "#2171b5", "sample": "#6baed6", "guardall": "#08306b",
+    "asan": "#e6550d", "jemalloc": "#74c476", "efence": "#9e9ac8", "duma": "#756bb1",
+    "scudo": "#31a354", "valgrind": "#bd0026",
+}
+
+
+def svg_chart(table, workloads, modes, title):
+    import math
+    shown = [m for m in modes if not m.missing and m.name != "glibc"]
+    bar, gap, left, top, height = 9, 18, 60, 40, 300
+    group_w = [len([m for m in shown if m.applies_to(w)]) * bar for w in workloads]
+    width = left + sum(group_w) + gap * (len(workloads) + 1) + 190
+    total_h = top + height + 90
+    lo, hi = 0.5, 2.0
+    for w in workloads:
+        for m in shown:
+            c = table[w.name].get(m.name, {})
+            if c.get("tr"):
+                hi = max(hi, c["tr"])
+                lo = min(lo, c["tr"])
+    hi = 10 ** math.ceil(math.log10(hi * 1.05))
+    lo = min(lo, 0.5)
+    llo, lhi = math.log10(lo), math.log10(hi)
+
+    def y(v):
+        return top + height - (math.log10(v) - llo) / (lhi - llo) * height
+
+    e = html.escape
+    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+         'font-family="sans-serif" font-size="11">' % (width, total_h),
+         '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>' % (left, e(title))]
+    ticks = []
+    t = 10 ** math.floor(llo)
+    while t <= hi * 1.0001:
+        for k in (1, 2, 5):
+            v = t * k
+            if lo * 0.999 <= v <= hi * 1.0001:
+                ticks.append(v)
+        t *= 10
+    for v in ticks:
+        yy = y(v)
+        s.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s"/>'
+                 % (left, width - 190, yy, yy, "#444" if v == 1 else "#ddd"))
+        s.append('<text x="%d" y="%.1f" text-anchor="end">%sx</text>' % (left - 4, yy + 4, ("%g" % v)))
+    s.append('<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">'
+             'time / glibc (log scale)</text>' % (top + height // 2, top + height // 2))
+    x = left + gap
+    for w, gw in zip(workloads, group_w):
+        for m in shown:
+            if not m.applies_to(w):
+                continue
+            c = table[w.name].get(m.name, {})
+            color = COLORS.get(m.name, "#888")
+            if c.get("tr"):
+                yy = y(c["tr"])
+                base = y(max(lo, min(1.0, c["tr"]))) if c["tr"] < 1 else y(1.0)
+                y0, y1 = min(yy, base), max(yy, base)
+                s.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s">'
+                         '<title>%s under %s: %s</title></rect>'
+                         % (x, y0, bar - 1, max(y1 - y0, 1), color, e(w.name), e(m.name),
+                            fmt_ratio(c["tr"])))
+            elif c.get("ok") is False:
+                s.append('<text x="%d" y="%.1f" fill="#c00" font-weight="bold" text-anchor="middle">'
+                         'x<title>%s under %s failed: %s</title></text>'
+                         % (x + bar // 2, y(1.0) - 4, e(w.name), e(m.name), e(c.get("reason") or "")))
+            x += bar
+        s.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
+                 % (x - gw // 2, top + height + 16, e(w.name)))
+        x += gap
+    lx, ly = width - 180, top
+    for m in shown:
+        s.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, ly, COLORS.get(m.name, "#888")))
+        s.append('<text x="%d" y="%d">%s</text>' % (lx + 14, ly + 9, e(m.name)))
+        ly += 16
+    s.append('<text x="%d" y="%d" fill="#c00" font-weight="bold">x</text>' % (lx + 1, ly + 9))
+    s.append('<text x="%d" y="%d">failed (see table)</text>' % (lx + 14, ly + 9))
+    s.append('<text x="%d" y="%d" fill="#555">bars start at 1x (glibc); a bar below the line is faster than glibc</text>'
+             % (left, top + height + 40))
+    s.append("</svg>")
+    return "\n".join(s) + "\n"
+
+
+# ---------------------------------------------------------------------------------
+# Machine description
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        maps = open("/proc/sys/vm/max_map_count").read().strip()
+    except OSError:
+        maps = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "max_map_count": maps}
+
+
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=20).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no",
+                                "src"], capture_output=True, text=True, timeout=20).stdout.strip()
+        return rev + (" (with uncommitted changes in src/)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def tool_versions():
+    v = {}
+    for name, argv in (("gcc", ["gcc", "-dumpfullversion"]), ("python3", [SYSTEM_PYTHON, "--version"]),
+                       ("sqlite3", ["sqlite3", "--version"]), ("perl", ["perl", "-e", "print $^V"])):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip()
+            v[name] = out.split()[0] if name == "sqlite3" else out.split()[-1] if out else "?"
+        except (OSError, subprocess.SubprocessError, IndexError):
+            v[name] = "?"
+    return v
+
+
+# ---------------------------------------------------------------------------------
+# Baseline
+
+
+def default_ratios(samples, workloads):
+    out = {}
+    for w in workloads:
+        g, d = cell(samples, w.name, "glibc"), cell(samples, w.name, "default")
+        if g and d and g["ok"] and d["ok"]:
+            out[w.name] = {"wall_ratio": round(d["time"] / g["time"], 3),
+                           "cpu_ratio": round(d["cpu"] / g["cpu"], 3),
+                           "glibc_wall_s": round(g["time"], 4), "default_wall_s": round(d["time"], 4),
+                           "glibc_cpu_s": round(g["cpu"], 4), "default_cpu_s": round(d["cpu"], 4),
+                           "reps": d["reps"]}
+        else:
+            bad = d if d and not d["ok"] else g
+            out[w.name] = {"failed": (bad or {}).get("reason") or "no runs"}
+    return out
+
+
+def check_baseline(path, samples, workloads, modes, sizes, args, ctx):
+    base = json.loads(Path(path).read_text())
+    bw = base.get("workloads", {})
+    threshold = float(base.get("threshold", THRESHOLD))
+    metric = args.check_metric
+    key = metric + "_ratio"
+    if base.get("sizes") and base["sizes"] != {w.name: sizes[w.name] for w in workloads}:
+        print("baseline %s was recorded with other sizes (%s); re-record it with --record-baseline"
+              % (path, base["sizes"]), file=sys.stderr)
+        return 1
+    if not bw:
+        print("baseline %s holds no workloads; record it with --record-baseline" % path, file=sys.stderr)
+        return 1
+
+    def over_limit(now):
+        return [w for w in workloads if w.name in bw and
+                (now[w.name].get("failed") or now[w.name][key] > threshold * bw[w.name][key])]
+
+    now = default_ratios(samples, workloads)
+    over = over_limit(now)
+    if over:
+        # One more set of repetitions for those, judged on all of them: a burst of noise
+        # from another process should not fail the check, a real regression still does.
+        print("over the limit: %s; running them again (%d repetitions)"
+              % (", ".join(w.name for w in over), args.reps), file=sys.stderr)
+        samples = run_matrix(over, modes, args.reps, sizes, args, ctx, samples)
+        now = default_ratios(samples, workloads)
+    status = 0
+    print("regression check against %s: default/glibc %s-time ratio may be at most %.2fx the "
+          "recorded one" % (path, metric.upper() if metric == "cpu" else metric, threshold))
+    print("%-13s %9s %9s %9s  %-10s %s" % ("workload", "baseline", "now", "limit", "verdict",
+                                         "(other ratio; medians glibc/default, s)"))
+    other = "wall" if metric == "cpu" else "cpu"
+    for w in workloads:
+        if w.name not in bw:
+            print("%-13s %9s %9s %9s  %s" % (w.name, "-", "-", "-", "not in baseline"))
+            continue
+        b = bw[w.name][key]
+        n = now[w.name]
+        if n.get("failed"):
+            print("%-13s %9.2f %9s %9.2f  FAIL: %s" % (w.name, b, "-", threshold * b, n["failed"]))
+            status = 1
+            continue
+        ok = n[key] <= threshold * b
+        print("%-13s %9.2f %9.2f %9.2f  %-10s (%s %.2f, baseline %.2f; %s %.3f/%.3f, %d reps)"
+              % (w.name, b, n[key], threshold * b, "ok" if ok else "REGRESSION", other,
+                 n[other + "_ratio"], bw[w.name].get(other + "_ratio", float("nan")), metric,
+                 n["glibc_%s_s" % metric], n["default_%s_s" % metric], n["reps"]))
+        if not ok:
+            status = 1
+    print("bench_regression: %s" % ("FAILED" if status else "passed"))
+    return status
+
+
+def record_baseline(path, samples, workloads, sizes, args):
+    now = default_ratios(samples, workloads)
+    bad = [w for w, v in now.items() if v.get("failed")]
+    if bad:
+        print("not recording: %s failed" % ", ".join(bad), file=sys.stderr)
+        return 1
+    load = os.getloadavg()
+    doc = {
+        "what": "dbgalloc default-mode time ratio against glibc per synthetic workload "
+                "(run.py --quick); the CI check fails above threshold x ratio",
+        "threshold": THRESHOLD,
+        "recorded": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "dbgalloc": git_rev(),
+        "load_average_at_end": [round(x, 2) for x in load],
+        "sizes": {w.name: sizes[w.name] for w in workloads},
+        "workloads": now,
+    }
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+    print("baseline written to %s" % path)
+    return 0
+
+
+# ---------------------------------------------------------------------------------
+
+
+def install_peers():
+    pkgs = ["libjemalloc2", "electric-fence", "duma"]
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends"] + pkgs
+    if os.geteuid() != 0:
+        cmd = ["sudo"] + cmd
+    print("--install-peers: %s" % " ".join(cmd), file=sys.stderr)
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        print("--install-peers: apt-get failed (exit %d); running with what is installed"
+              % r.returncode, file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lib", default=str(REPO / "build" / "src" / "libdbgalloc.so"),
+                    help="libdbgalloc.so to preload (default: %(default)s)")
+    ap.add_argument("--workload-dir", help="where meson built wl_* (default: "
+                    "LIB's build directory/tools/bench/suite)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 5; 3 with --quick)")
+    ap.add_argument("--valgrind-reps", type=int, default=1, help="repetitions under valgrind (default 1)")
+    ap.add_argument("--timeout", type=int, default=180, help="seconds per run before it counts as "
+                    "failed (default %(default)s; valgrind: at least 600)")
+    ap.add_argument("--quick", action="store_true", help="CI mode: synthetic workloads, small, "
+                    "glibc and default only, 3 repetitions")
+    ap.add_argument("--workloads", help="comma-separated subset of: " + ",".join(w.name for w in WORKLOADS))
+    ap.add_argument("--modes", help="comma-separated subset of the modes (glibc is always run)")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload size (default 1)")
+    ap.add_argument("--check-baseline", metavar="FILE", help="fail when a default-mode ratio "
+                    "is above %.2fx its ratio in FILE" % THRESHOLD)
+    ap.add_argument("--check-metric", choices=("cpu", "wall"), default="cpu",
+                    help="which time the check compares: the child's CPU time (user+system, "
+                    "default: waiting for a busy machine's CPUs does not count) or wall time")
+    ap.add_argument("--record-baseline", metavar="FILE", help="write the default-mode ratios to FILE")
+    ap.add_argument("--write-docs", action="store_true", help="write docs/performance.md and "
+                    "docs/performance.svg")
+    ap.add_argument("--docs-dir", default=str(REPO / "docs"), help="(default: %(default)s)")
+    ap.add_argument("--json", metavar="FILE", help="also write every sample to FILE")
+    ap.add_argument("--install-peers", action="store_true", help="apt-get install jemalloc, "
+                    "Electric Fence and DUMA first (never done without this flag)")
+    ap.add_argument("--list", action="store_true", help="list workloads and modes (and why a "
+                    "mode is unavailable), then exit")
+    args = ap.parse_args()
+
+    if not Path(args.lib).exists():
+        ap.error("no library at %s (build it, or pass --lib)" % args.lib)
+    if not args.workload_dir:
+        # --lib may name a symlink (build/src/libdbgalloc.so -> .so.0 -> .so.0.1.0): the
+        # build directory is the one that holds the name given.
+        args.workload_dir = str(Path(os.path.abspath(args.lib)).parent.parent / "tools" / "bench" / "suite")
+    reps = args.reps or (3 if args.quick else 5)
+    args.reps = reps
+    if args.install_peers:
+        install_peers()
+
+    modes = build_modes(args)
+    workloads = list(WORKLOADS)
+    if args.quick:
+        workloads = [w for w in workloads if w.quick]
+        modes = [m for m in modes if m.quick]
+    if args.workloads:
+        names = args.workloads.split(",")
+        unknown = set(names) - {w.name for w in WORKLOADS}
+        if unknown:
+            ap.error("unknown workloads: %s" % ", ".join(sorted(unknown)))
+        workloads = [w for w in workloads if w.name in names]
+    if args.modes:
+        names = set(args.modes.split(",")) | {"glibc"}
+        unknown = names - {m.name for m in build_modes(args)}
+        if unknown:
+            ap.error("unknown modes: %s" % ", ".join(sorted(unknown)))
+        modes = [m for m in modes if m.name in names]
+    if args.check_baseline or args.record_baseline:
+        if not any(m.name == "default" for m in modes):
+            ap.error("the baseline is about the default mode: do not leave it out")
+
+    if args.list:
+        for w in workloads:
+            print("workload %-13s %-9s size %s%s  %s" % (w.name, w.kind, w.full,
+                  " (quick %s)" % w.quick if w.quick else "", w.label))
+        for m in modes:
+            print("mode     %-13s %s%s" % (m.name, m.label, "  UNAVAILABLE: " + m.missing if m.missing else ""))
+        return 0
+
+    missing_wl = [w.name for w in workloads if w.kind == "synthetic"
+                  and not (Path(args.workload_dir) / ("wl_" + w.name)).exists()]
+    if not (Path(args.workload_dir) / "bench_spawn").exists():
+        missing_wl.insert(0, "bench_spawn")
+    if missing_wl:
+        ap.error("workloads not built in %s: %s (ninja -C BUILD, or pass --workload-dir)"
+                 % (args.workload_dir, ", ".join(missing_wl)))
+    for m in modes:
+        if m.missing:
+            print("not run: %s: %s" % (m.name, m.missing), file=sys.stderr)
+
+    sizes = {}
+    for w in workloads:
+        base = w.quick if args.quick else w.full
+        sizes[w.name] = max(1, int(round(base * args.scale))) if w.name != "g++" else base
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="dbgalloc-bench-") as tmp:
+        ctx = Context(args.workload_dir, tmp)
+        samples = run_matrix(workloads, modes, reps, sizes, args, ctx)
+        status = 0
+        if args.check_baseline:
+            status = check_baseline(args.check_baseline, samples, workloads, modes, sizes, args, ctx)
+    load1 = os.getloadavg()
+    elapsed = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
+
+    table = ratios(samples, workloads, modes)
+    if not args.check_baseline:
+        print(render_tables(table, workloads, modes, markdown=False))
+    if args.record_baseline:
+        status = record_baseline(args.record_baseline, samples, workloads, sizes, args) or status
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "%s/%s" % k: [r.__dict__ for r in v] for k, v in samples.items()}, indent=1) + "\n")
+    if args.write_docs:
+        write_docs(args, table, workloads, modes, sizes, reps, started, elapsed, load0, load1)
+    return status
+
+
+def write_docs(args, table, workloads, modes, sizes, reps, started, elapsed, load0, load1):
+    docs = Path(args.docs_dir)
+    docs.mkdir(parents=True, exist_ok=True)
+    mach = machine()
+    vers = tool_versions()
+    date = started.strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "tools/bench/suite/run.py " + " ".join(
+        a if not a.startswith("/") else os.path.relpath(a, REPO) if a.startswith(str(REPO)) else a
+        for a in sys.argv[1:])
+    (docs / "performance.svg").write_text(svg_chart(table, workloads, modes,
+                                                    "dbgalloc and peers: wall time / glibc, median of %d (%s)"
+                                                    % (reps, date)))
+    missing = [m for m in build_modes(args) if m.missing]
+    wl_lines = "\n".join("- `%s` (%s, size %s): %s" % (w.name, w.kind, sizes[w.name], w.label)
+                         for w in workloads)
+    md = """# Performance
+
+Measured by the benchmark suite (`tools/bench/suite/`, issue 8): the same work under
+glibc, under dbgalloc's modes and under every peer installed on the machine, in one run.
+Every repetition runs every workload under every mode, round robin (the order rotated
+from one repetition to the next), so machine noise falls on all modes alike; each figure
+is the median over the repetitions, and the tables give ratios against glibc's median on
+the same workload. Peak RSS is the child's `ru_maxrss` from `wait4` (for `g++` the
+largest process of the tree, `cc1plus`).
+
+![time ratios against glibc](performance.svg)
+
+## Results
+
+Run on %(date)s: %(reps)d repetitions, %(elapsed)s.
+
+```
+%(cmd)s
+```
+
+%(tables)s
+`-`: does not apply (ASan needs the workload rebuilt, so only the synthetic workloads
+have it; valgrind runs the real programs only). `FAIL[n]`: the mode did not finish the
+work (crash, non-zero exit, timeout, out of mappings, or output other than glibc's);
+the note gives the reason. A failure is a result, not a gap.
+
+## Targets of issue 8
+
+%(targets)s
+
+## Noise
+
+This machine (%(nproc)s CPUs, %(cpu)s, Linux %(kernel)s, `vm.max_map_count` %(maps)s) is
+shared: other engineers were building and testing on it during the run, so absolute
+times are inflated and vary from run to run. The load average was %(load0)s at the start
+of the run and %(load1)s at the end (%(nproc)s CPUs). Interleaving and medians make the
+*ratios* fairer than the absolute times, but a ratio within about 10%% of another is not
+a difference; the 2-thread workload (`prodcons`) is the most sensitive, because it needs
+both CPUs at once. Re-run on a quiet machine before reading small differences.
+
+## What ran
+
+Workloads:
+
+%(workloads)s
+
+The synthetic workloads are built by meson (`tools/bench/suite/meson.build`) with `-O2
+-fomit-frame-pointer`, as distributions build programs, so dbgalloc's stacks are taken
+through code without frame pointers; the ASan builds are the same sources with
+`-fsanitize=address`. The real programs are the distribution's binaries (python3 %(py)s,
+sqlite3 %(sqlite)s, gcc %(gcc)s, perl %(perl)s). The dbgalloc library was built from
+commit %(rev)s (`%(lib)s`).
+
+Modes:
+
+%(modes)s
+
+dbgalloc's modes run with `detect_leaks=0` (so the exit-time leak scan is not timed);
+ASan with `ASAN_OPTIONS=detect_leaks=0` likewise.
+%(missing)s
+## Reproduce
+
+```
+meson setup build && ninja -C build
+%(cmd)s
+tools/bench/suite/run.py --list     # workloads, modes, and why a mode is unavailable
+```
+
+`--install-peers` installs jemalloc, Electric Fence and DUMA with apt-get first (never
+done without it); scudo comes with clang, valgrind with its package.
+
+The CI step (`meson test -C build --suite bench`, test `bench_regression`) runs
+`run.py --quick --check-baseline tools/bench/suite/baseline.json`: the synthetic
+workloads small, 3 repetitions, glibc and default mode only; it fails when a workload's
+default/glibc time ratio is above 1.25x the ratio recorded in `baseline.json`
+(`--record-baseline` rewrites it, on a quiet machine).
+""" % {
+        "date": date, "reps": reps, "elapsed": "%d min %d s of runs" % (elapsed // 60, elapsed % 60),
+        "cmd": cmd, "tables": render_tables(table, workloads, modes, markdown=True),
+        "targets": targets(table, workloads) or "(no figures)",
+        "nproc": mach["nproc"], "cpu": mach["cpu"], "kernel": mach["kernel"], "maps": mach["max_map_count"],
+        "load0": " / ".join("%.1f" % x for x in load0), "load1": " / ".join("%.1f" % x for x in load1),
+        "workloads": wl_lines, "py": vers["python3"], "sqlite": vers["sqlite3"], "gcc": vers["gcc"],
+        "perl": vers["perl"], "rev": git_rev(), "lib": os.path.relpath(os.path.abspath(args.lib), REPO)
+        if os.path.abspath(args.lib).startswith(str(REPO)) else args.lib,
+        "modes": legend_modes(modes),
+        "missing": ("\nNot available on this machine, so not measured:\n\n" + "\n".join(
+            "- `%s`: %s" % (m.name, m.missing) for m in missing) + "\n") if missing else "",
+    }
+    (docs / "performance.md").write_text(md)
+    print("wrote %s and %s" % (docs / "performance.md", docs / "performance.svg"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
