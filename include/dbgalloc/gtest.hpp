@@ -67,14 +67,17 @@ class Listener : public ::testing::EmptyTestEventListener {
     if (available()) dbgalloc_ignore_existing_blocks();
   }
 
-  void OnTestEnd(const ::testing::TestInfo&) override {
+  void OnTestEnd(const ::testing::TestInfo& test) override {
     if (!available()) return;
     scrub_dead_stack();
     Findings found = run_checks(check_leaks_);
+    // The failure points at the TEST() that leaked, not at this header.
     if (found.heap_broken != 0) {
-      ADD_FAILURE() << "dbgalloc: the heap check failed after this test:\n" << found.report;
+      ADD_FAILURE_AT(test.file(), test.line()) << "dbgalloc: the heap check failed after this test:\n"
+                                               << found.report;
     } else if (found.leaked != 0) {
-      ADD_FAILURE() << "dbgalloc: this test leaked " << found.leaked << " block(s):\n" << found.report;
+      ADD_FAILURE_AT(test.file(), test.line()) << "dbgalloc: this test leaked " << found.leaked << " block(s):\n"
+                                               << found.report;
     }
     // Whatever the checks allocated (the report's text) is not this test's.
     dbgalloc_ignore_existing_blocks();
