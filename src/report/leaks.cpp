@@ -24,6 +24,7 @@
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 #include "report/leak_scan.hpp"
+#include "report/report_json.hpp"
 #include "report/report.hpp"
 #include "report/suppressions.hpp"
 #include "stacks/stacks.hpp"
@@ -208,14 +209,11 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
     if (!first) out.character(',');
     first = false;
     out.text("{\"kind\":\"").text(class_json(static_cast<int>(group.rank))).text("\",\"bytes\":").dec(group.bytes)
-        .text(",\"objects\":").dec(group.blocks).text(",\"alloc_stack\":").dec(group.stack).text(",\"frames\":[");
+        .text(",\"objects\":").dec(group.blocks).text(",\"alloc_stack\":").dec(group.stack).text(",\"frames\":");
     std::uintptr_t frames[stacks::kMaxFrames];
     std::size_t n = stacks::lookup(group.stack, frames, stacks::kMaxFrames);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i > 0) out.character(',');
-      out.room().character('"').hex(frames[i]).character('"');
-    }
-    out.text("]}");
+    append_json_frames(out, frames, n, false);  // symbolized, as error reports' frames
+    out.character('}');
   }
   out.text("],\"suppressions\":[");
   first = true;
