@@ -126,6 +126,11 @@ contains "--pinpoint: ... and names the writing function" "$tmp/err" 'the access
 "$run" --pinpoint --quarantine-mb=1 -- "$bug_cases" use_after_free_write >"$tmp/out" 2>"$tmp/err"
 contains "--pinpoint: a write after free found at eviction ..." "$tmp/err" 'heap-use-after-free of a block allocated at'
 contains "--pinpoint: ... is caught at the write" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_after_free'
+"$run" --guard-sites=bug_cases -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "a malformed guard_sites is refused (status 1)" 1 $?
+contains "... saying what it accepts" "$tmp/err" "for option 'guard_sites': expected a comma-separated list of MODULE+0xOFFSET"
+"$run" --guard-sites=libnot-loaded.so+0x1234,bug_cases+0x10 -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "sites in modules never loaded, or at no call, change nothing" "0 clean 1000 0" "$? $(cat "$tmp/out")"
 "$run" --pinpoint -- "$bug_cases" double_free >"$tmp/out" 2>"$tmp/err"
 check "--pinpoint on a report made at the call runs once" 1 "$(grep -c 'ERROR: dbgalloc' "$tmp/err")"
 contains "--pinpoint says why" "$tmp/err" 'no deferred report'
