@@ -59,7 +59,7 @@ std::size_t frames_from_context(const ucontext_t* context, std::uintptr_t* frame
   std::uintptr_t low = 0, high = 0;
   if (!platform::thread_stack_bounds(&low, &high)) return count;
   auto fp = static_cast<std::uintptr_t>(context->uc_mcontext.gregs[REG_RBP]);
-  while (count < max && fp >= low && fp + 16 <= high && (fp & 7) == 0) {
+  while (count < max && fp >= low && fp <= high && high - fp >= 16 && (fp & 7) == 0) {
     auto* frame = reinterpret_cast<const std::uintptr_t*>(fp);
     if (frame[1] == 0) break;
     frames[count++] = frame[1];
