@@ -63,7 +63,7 @@ __attribute__((noinline)) UnwindRule miss(Slot* table_slots, std::uintptr_t pc) 
   return rule;
 }
 
-inline UnwindRule rule_for(Slot* table_slots, std::uintptr_t pc) {
+inline UnwindRule shared_rule_for(Slot* table_slots, std::uintptr_t pc) {
   if (table_slots != nullptr) {
     std::size_t index = slot_index(pc);
     for (std::size_t probe = 0; probe < kMaxProbes; ++probe) {
@@ -74,6 +74,28 @@ inline UnwindRule rule_for(Slot* table_slots, std::uintptr_t pc) {
     }
   }
   return miss(table_slots, pc);
+}
+
+// A per-thread direct-mapped cache in front of the shared table: a thread's hot PCs
+// stay in L1 instead of missing into the 1 MiB table on every frame.
+struct RecentRule {
+  std::uintptr_t pc;
+  std::uint64_t rule;
+};
+constexpr std::size_t kRecentRules = 512;
+thread_local RecentRule tls_recent_rules[kRecentRules] __attribute__((tls_model("initial-exec")));
+
+inline UnwindRule rule_for(Slot* table_slots, std::uintptr_t pc) {
+  RecentRule& recent = tls_recent_rules[(pc ^ (pc >> 9)) & (kRecentRules - 1)];
+  if (recent.pc == pc) return UnwindRule::unpack(recent.rule);
+  UnwindRule rule = shared_rule_for(table_slots, pc);
+  // A signal handler on this thread may look in between: invalidate, fill, then key.
+  recent.pc = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  recent.rule = rule.pack();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  recent.pc = pc;
+  return rule;
 }
 
 }  // namespace

@@ -56,6 +56,8 @@ class StackDepot {
   std::size_t get(StackId id, std::uintptr_t* frames, std::size_t max) const;
 
   DepotStats stats() const;
+  // The 64-bit hash the table is keyed by (also keys per-thread caches in front of it).
+  static std::uint64_t hash_frames(const std::uintptr_t* frames, std::size_t count);
   void count_truncated() { truncated_.fetch_add(1, std::memory_order_relaxed); }
 
   // Unmaps everything; all ids become unknown. For tests and benchmarks only: the
@@ -75,7 +77,6 @@ class StackDepot {
     while (p < n) p <<= 1;
     return p;
   }
-  static std::uint64_t hash_frames(const std::uintptr_t* frames, std::size_t count);
 
   static constexpr std::size_t kSaltBytes = 64;
   std::size_t table_bytes() const { return (mask_ + 1) * sizeof(std::uint64_t); }

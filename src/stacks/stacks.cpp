@@ -55,8 +55,31 @@ __attribute__((noinline)) StackId record(std::size_t skip) {
   return process_depot.insert(frames, count);
 }
 
+namespace {
+// Most allocations repeat a few hot stacks: a small per-thread table of recent
+// (hash, id) pairs answers them without touching the shared table and its records,
+// which are cold in a big program. A 64-bit hash match is taken as the same stack.
+struct RecentStack {
+  std::uint64_t hash;
+  StackId id;
+};
+constexpr std::size_t kRecentStacks = 1024;
+thread_local RecentStack tls_recent[kRecentStacks] __attribute__((tls_model("initial-exec")));
+}  // namespace
+
 StackId store(const std::uintptr_t* frames, std::size_t count) {
-  return process_depot.insert(frames, count);
+  if (count == 0) return kNoStack;
+  std::uint64_t hash = StackDepot::hash_frames(frames, count);
+  RecentStack& recent = tls_recent[hash & (kRecentStacks - 1)];
+  if (recent.hash == hash && recent.id != kNoStack && recent.id != kDepotFull) return recent.id;
+  StackId id = process_depot.insert(frames, count);
+  // A signal handler on this thread may look in between: invalidate, fill, then key.
+  recent.hash = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  recent.id = id;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  recent.hash = hash;
+  return id;
 }
 
 std::size_t lookup(StackId id, std::uintptr_t* frames, std::size_t max) {
