@@ -206,9 +206,12 @@ void repair_canaries(const Located& block) {
   fill_canary(user, end, end + h->right_canary());
 }
 
+// What holding the block costs in memory: the whole heap chunk, so the quarantine's
+// byte budget bounds the memory it really keeps.
 std::size_t quarantine_cost(const Located& block) {
   if (block.guard != nullptr) return block.guard->span->map_size();
-  return block.header->size() + prefix_for(block.header->alignment()) + block.header->right_canary();
+  return heap::Heap::kHeaderSize + prefix_for(block.header->alignment()) + block.header->size() +
+         block.header->right_canary();
 }
 
 void release_block(const Located& block) {
