@@ -69,6 +69,15 @@ TEST(Leaks, lost_linked_list_is_one_direct_and_the_rest_indirect) {
   EXPECT_EQ(indirect(run), (Amount{288, 9}));
 }
 
+TEST(Leaks, max_leaks_limits_the_groups_printed_but_not_the_totals) {
+  Outcome run = run_case("indirect", "max_leaks=1");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 16 byte(s)");
+  EXPECT_NO_OUTPUT(run, "Indirect leak of 100");
+  EXPECT_OUTPUT(run, "The other leaks are not shown (max_leaks=1).");
+  EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 116 byte(s) leaked in 2 allocation(s).");
+}
+
 TEST(Leaks, lost_cycle_has_one_direct_leak) {
   Outcome run = run_case("cycle");
   EXPECT_EQ(definite(run), (Amount{16, 1}));
