@@ -1,0 +1,106 @@
+// libFuzzer harness for the options parser: arbitrary bytes as DBGALLOC_OPTIONS.
+// The parser must never crash nor write outside its buffers (the input and the error
+// buffer are heap blocks of exact size, so ASan sees any overrun); a rejection must
+// come with a message; an accepted input must leave every integer and boolean inside
+// the table's bounds, every text NUL-terminated, and must round-trip: printing the
+// options back as key=value pairs and parsing that gives the same options.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "options/options.hpp"
+#include "platform/format.hpp"
+
+namespace {
+
+using dbgalloc::options::OptionInfo;
+using dbgalloc::options::Options;
+
+[[noreturn]] void fail(const char* what, std::string_view detail) {
+  std::fprintf(stderr, "options_parser: %s: %.*s\n", what, static_cast<int>(detail.size()), detail.data());
+  std::abort();
+}
+
+const OptionInfo& info_of(const char* name) {
+  std::size_t count = 0;
+  const OptionInfo* table = dbgalloc::options::table(&count);
+  for (std::size_t i = 0; i < count; ++i)
+    if (std::strcmp(table[i].name, name) == 0) return table[i];
+  fail("option missing from the table", name);
+}
+
+void check_value(const char* name, bool value) {
+  const OptionInfo& info = info_of(name);
+  if (std::strcmp(info.type, "boolean") != 0) fail("type mismatch", name);
+  (void)value;
+}
+void check_value(const char* name, long long value) {
+  const OptionInfo& info = info_of(name);
+  if (value < info.minimum || value > info.maximum) fail("integer out of bounds", name);
+}
+void check_value(const char* name, const dbgalloc::options::text& value) {
+  if (std::memchr(value.value, '\0', sizeof value.value) == nullptr) fail("text not terminated", name);
+}
+
+void print_value(std::string& out, bool value) { out += value ? "1" : "0"; }
+void print_value(std::string& out, long long value) { out += std::to_string(value); }
+void print_value(std::string& out, const dbgalloc::options::text& value) { out += value.c_str(); }
+
+bool same(bool a, bool b) { return a == b; }
+bool same(long long a, long long b) { return a == b; }
+bool same(const dbgalloc::options::text& a, const dbgalloc::options::text& b) {
+  return std::strcmp(a.c_str(), b.c_str()) == 0;
+}
+
+void check_accepted(const Options& parsed) {
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) check_value(#name, parsed.name);
+#include "options/options.inc"
+#undef DBGALLOC_OPTION
+  // Round trip. A text value is printed as is: the parser split on separators, so an
+  // accepted value holds none (guard=sample:N is the one value with a colon, and the
+  // parser keeps it whole).
+  std::string printed;
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
+  printed += #name "=";                                                    \
+  print_value(printed, parsed.name);                                       \
+  printed += ' ';
+#include "options/options.inc"
+#undef DBGALLOC_OPTION
+  Options again;
+  dbgalloc::platform::StackText<4096> error;
+  if (!dbgalloc::options::parse(printed.c_str(), &again, error)) fail("printed options rejected", error.view());
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
+  if (!same(parsed.name, again.name)) fail("round trip changed", #name);
+#include "options/options.inc"
+#undef DBGALLOC_OPTION
+  if (parsed.guard_mode != again.guard_mode || parsed.guard_sample_rate != again.guard_sample_rate ||
+      parsed.guard_left != again.guard_left || parsed.report_json != again.report_json ||
+      parsed.unwinder_kind != again.unwinder_kind)
+    fail("round trip changed an interpreted option", printed);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // The environment string is NUL-terminated; an embedded NUL ends it early, as it
+  // would in environ.
+  char* input = new char[size + 1];
+  std::memcpy(input, data, size);
+  input[size] = '\0';
+  constexpr std::size_t kErrorBytes = 2048;
+  char* storage = new char[kErrorBytes];
+  dbgalloc::platform::TextBuffer error(storage, kErrorBytes);
+  Options parsed;
+  if (dbgalloc::options::parse(input, &parsed, error)) {
+    check_accepted(parsed);
+  } else if (error.size() == 0 || error.view().substr(0, 10) != "dbgalloc: ") {
+    fail("rejected without a message", std::string_view(input, std::strlen(input)));
+  }
+  delete[] storage;
+  delete[] input;
+  return 0;
+}
