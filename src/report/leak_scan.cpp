@@ -212,15 +212,23 @@ void Marker::scan_root(std::uintptr_t begin, std::uintptr_t end) {
 
 namespace {
 // A quarantine ring entry: `user` starts a quarantined block and `cost` is what the
-// debug layer charged the quarantine for it (allocator.cpp quarantine_cost).
+// debug layer charged the quarantine for it: the whole chunk (header, canaries,
+// padding) of a heap block, the whole mapping of a guard block. The exact formula is
+// the debug layer's (allocator.cpp quarantine_cost); this accepts any cost between the
+// block's prefix-and-canaries footprint and a little more, so a program's {pointer,
+// length} pair naming a freed block (length at most the block's size) never matches.
 bool quarantine_entry(std::uintptr_t user, std::uintptr_t cost) {
   if ((user & 15) != 0 || cost == 0) return false;
   debug::Located block;
   if (debug::locate(user, &block) != debug::Lookup::ok) return false;
-  if (block.header->state() != debug::State::quarantined) return false;
-  if (block.guard != nullptr) return block.guard->span != nullptr && cost == block.guard->span->map_size();
   const debug::BlockHeader& h = *block.header;
-  return cost == h.size() + debug::prefix_for(h.alignment()) + h.right_canary();
+  if (h.state() != debug::State::quarantined) return false;
+  if (block.guard != nullptr) {
+    return block.guard->span != nullptr && cost >= block.guard->span->size && cost <= block.guard->span->map_size();
+  }
+  std::size_t least = h.size() + debug::kPrefix;
+  std::size_t most = h.size() + debug::prefix_for(h.alignment()) + h.right_canary() + 256;
+  return cost >= least && cost <= most;
 }
 }  // namespace
 

@@ -105,6 +105,29 @@ NOINLINE void* thread_leaks_then_exits(void*) {
   exit(0);
 }
 
+// A second thread keeps one block in a thread_local and one in a local variable, and
+// stays blocked until the process exits; neither block is lost.
+pthread_mutex_t never_unlocked = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t started = PTHREAD_MUTEX_INITIALIZER;
+
+NOINLINE void* hold_and_block(void*) {
+  thread_local_block = malloc(56);
+  void* volatile on_stack = malloc(88);
+  pthread_mutex_unlock(&started);
+  pthread_mutex_lock(&never_unlocked);  // blocks in futex for good
+  drop(on_stack);
+  return nullptr;
+}
+
+NOINLINE void start_blocked_thread() {
+  pthread_mutex_lock(&never_unlocked);
+  pthread_mutex_lock(&started);
+  pthread_t thread;
+  pthread_create(&thread, nullptr, hold_and_block, nullptr);
+  pthread_mutex_lock(&started);  // the thread has its blocks
+  pthread_detach(thread);
+}
+
 NOINLINE void leak_in_child() { drop(malloc(777)); }
 NOINLINE void leak_in_parent() { drop(malloc(555)); }
 
@@ -173,6 +196,9 @@ int run(const char* name) {
   } else if (c == "cxx_statics") {
     static Statics statics;
     drop(&statics);
+  } else if (c == "blocked_thread") {
+    start_blocked_thread();
+    leak_direct();
   } else if (c == "exit_from_thread") {
     void* kept_on_main_stack = malloc(300);
     pthread_t thread;

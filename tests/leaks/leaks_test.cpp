@@ -174,6 +174,14 @@ TEST(Leaks, exit_from_a_second_thread_reports_that_threads_leak) {
   EXPECT_OUTPUT(run, "SUMMARY: dbgalloc: 200 byte(s) leaked in 1 allocation(s).");
 }
 
+TEST(Leaks, blocks_held_by_a_blocked_threads_stack_and_tls_are_not_reported) {
+  Outcome run = run_case("blocked_thread", "verbosity=2");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 40 byte(s) in 1 object(s)");  // the main thread's leak only
+  EXPECT_EQ(definite(run), (Amount{40, 1}));
+  EXPECT_OUTPUT(run, "2 threads (1 others blocked, scanned from their stack pointer)");
+}
+
 TEST(Leaks, recoverable_checks_report_and_return_without_exiting) {
   Outcome run = run_case("recoverable");
   EXPECT_OUTPUT(run, "dbgalloc_leak_check returned 1");

@@ -59,7 +59,7 @@ TEST_P(AgainstValgrind, definite_and_indirect_counts_equal_memchecks) {
 // The cases that need no dbgalloc API (the program is not linked with it).
 INSTANTIATE_TEST_SUITE_P(LeakCases, AgainstValgrind,
                          testing::Values("none", "direct", "indirect", "list", "cycle", "churn", "global", "thread_local",
-                                         "interior", "suppressed", "cxx_statics", "exit_from_thread"));
+                                         "interior", "suppressed", "cxx_statics", "exit_from_thread", "blocked_thread"));
 
 }  // namespace
 
