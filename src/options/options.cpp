@@ -101,7 +101,7 @@ bool interpret(Options* out, platform::TextBuffer& error) {
   out->guard_left = side == "left";
   std::string_view format(out->report_format.c_str());
   if (format != "text" && format != "json") {
-    bad_value(error, "report_format", format, "text or json");
+    bad_value(error, "report_format", format, "text or json (for SARIF: dbgalloc-run --sarif=FILE, or tools/dbgalloc-sarif on json reports)");
     return false;
   }
   out->report_json = format == "json";
