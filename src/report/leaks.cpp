@@ -330,10 +330,15 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
       say("dbgalloc: leak check incomplete: no memory for its tables\n");
     }
     blocks.release();
-    if (o.report_json) {
-      if (counts.leaked_blocks() > 0 || o.verbosity > 0 || o.show_reachable || o.show_possible) render_json(groups, counts);
-    } else {
-      render_text(groups, counts, o.verbosity > 0);
+    // Say nothing (and open no log_path file) when there is nothing to say.
+    bool suppressed = counts.suppressed.blocks > 0;
+    bool listed = (o.show_possible && counts.possible.blocks > 0) || (o.show_reachable && counts.reachable.blocks > 0);
+    if (counts.leaked_blocks() > 0 || o.verbosity > 0 || suppressed || listed) {
+      if (o.report_json) {
+        render_json(groups, counts);
+      } else {
+        render_text(groups, counts, o.verbosity > 0);
+      }
     }
     if (o.verbosity > 1) {
       Out out;
