@@ -462,6 +462,7 @@ std::uint8_t free_fill() { return config.free_fill; }
 std::size_t free_fill_size(std::size_t size) { return filled_bytes(size); }
 GuardBlocks& guard_blocks() { return guards; }
 std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
+void repair_block_canaries(const Located& block) { repair_canaries(block); }
 stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
 }  // namespace internal
 

@@ -15,6 +15,7 @@ std::uint8_t free_fill();
 std::size_t free_fill_size(std::size_t size);
 GuardBlocks& guard_blocks();
 std::uintptr_t first_damaged_canary(const Located& block);
+void repair_block_canaries(const Located& block);
 stacks::StackId stack_from(std::uintptr_t caller);
 
 }  // namespace dbgalloc::debug::internal

@@ -57,6 +57,19 @@ void scan_block(void* payload, std::size_t usable, void* context) {
 }
 }  // namespace
 
+// After a report (halt_on_error=0) the damage is mended, so the same bug is not
+// reported again by the next check, at eviction or at exit. The block is looked up
+// afresh: it may have changed state since the walk.
+void repair(const Problem& problem) {
+  Located block;
+  if (problem.what == Problem::missing_header || locate(problem.user, &block) != Lookup::ok) return;
+  if (problem.what == Problem::canary && block.header->state() == State::live) {
+    internal::repair_block_canaries(block);
+  } else if (problem.what == Problem::fill && block.header->state() == State::quarantined) {
+    std::memset(reinterpret_cast<void*>(block.user), internal::free_fill(), internal::free_fill_size(block.header->size()));
+  }
+}
+
 std::size_t check_all(const char* operation, std::uintptr_t caller) {
   if (!canaries_on()) {
     heap::CheckResult result = heap::arenas().check();
@@ -94,6 +107,7 @@ std::size_t check_all(const char* operation, std::uintptr_t caller) {
         report::heap_use_after_free_write(problem.header, problem.user, problem.bad, operation);
         break;
     }
+    repair(problem);
     ++found;
   }
   found += scan.more;

@@ -239,6 +239,20 @@ TEST(ReportClasses, halt_on_error_0_reports_every_bug_and_fails_at_exit) {
   EXPECT_REPORT(run, "double-free");
 }
 
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+TEST(ReportClasses, a_bug_found_by_a_heap_check_is_reported_once_not_again_at_exit) {
+  for (const char* name : {"overflow_at_check", "use_after_free_write_at_check"}) {
+    Outcome run = run_case(name, "halt_on_error=0:detect_leaks=0");
+    EXPECT_EQ(count_of(run.output, "ERROR: dbgalloc:"), 1u) << name << "\n" << run.output;
+    EXPECT_EQ(run.exit_code, 23) << name;
+  }
+}
+
 TEST(ReportClasses, json_reports_are_one_object_per_line) {
   Outcome run = run_case("double_free", "report_format=json");
   EXPECT_EQ(run.exit_code, 23);
