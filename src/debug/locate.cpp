@@ -1,29 +1,52 @@
 #include "debug/locate.hpp"
 
 #include "heap/arenas.hpp"
+#include "heap/poison.hpp"
 #include "pages/pages.hpp"
 
 namespace dbgalloc::debug {
 
 namespace {
-bool plausible(const BlockHeader* header) { return header->state() != State::invalid && sealed(header); }
+bool plausible(const BlockHeader* header) {
+#ifdef DBGALLOC_HAS_ASAN
+  // Fuzz builds: the heap poisons free memory, and no block lives there. (Elsewhere the
+  // read is harmless: the span is mapped, and only a sealed header counts.)
+  if (__asan_region_is_poisoned(const_cast<BlockHeader*>(header), sizeof *header) != nullptr) return false;
+#endif
+  return header->state() != State::invalid && sealed(header);
+}
 }  // namespace
 
 bool block_in_payload(std::uintptr_t payload, std::size_t usable, Located* out) {
   // The header sits at prefix_for(alignment) - 48 into the payload; try each alignment.
+  // A freed header counts only when nothing better is found: it may be stale, an
+  // earlier and less aligned block's left in this block's alignment padding (a block
+  // being released right now also reads as freed until the heap takes it back).
+  BlockHeader* freed = nullptr;
+  std::size_t freed_prefix = 0;
   for (unsigned shift = 4; shift < 40; ++shift) {
     std::size_t prefix = prefix_for(std::size_t{1} << shift);
     if (prefix > usable) break;
     if (shift == 5) continue;  // 32 and 64 share a prefix
     BlockHeader* header = header_before(payload + prefix);
-    if (plausible(header) && prefix_for(header->alignment()) == prefix) {
-      out->header = header;
-      out->user = payload + prefix;
-      out->guard = nullptr;
-      return true;
+    if (!plausible(header) || prefix_for(header->alignment()) != prefix) continue;
+    if (header->state() == State::freed) {
+      if (freed == nullptr) {
+        freed = header;
+        freed_prefix = prefix;
+      }
+      continue;
     }
+    out->header = header;
+    out->user = payload + prefix;
+    out->guard = nullptr;
+    return true;
   }
-  return false;
+  if (freed == nullptr) return false;
+  out->header = freed;
+  out->user = payload + freed_prefix;
+  out->guard = nullptr;
+  return true;
 }
 
 Lookup locate(std::uintptr_t address, Located* out) {
@@ -43,17 +66,27 @@ Lookup locate(std::uintptr_t address, Located* out) {
                : Lookup::not_a_block;
   }
   if (span->kind != pages::SpanKind::heap_segment && span->kind != pages::SpanKind::direct) return Lookup::not_ours;
+  BlockHeader* released = nullptr;
   if ((address & 15) == 0 && address >= span->base + kPrefix) {
     BlockHeader* header = header_before(address);
-    if (plausible(header)) {
+    if (plausible(header) && header->state() != State::freed) {
       out->header = header;
       out->user = address;
       out->guard = nullptr;
       return Lookup::ok;
     }
+    // A freed header is a block released to the heap, or a stale copy of one inside
+    // memory a live block now covers: the live chunks below tell them apart.
+    if (plausible(header)) released = header;
   }
   // Not a block start: find which live chunk (if any) holds the address.
   void* payload = heap::arenas().find_live_block_containing(reinterpret_cast<void*>(address));
+  if (payload == nullptr && released != nullptr) {
+    out->header = released;
+    out->user = address;
+    out->guard = nullptr;
+    return Lookup::ok;
+  }
   if (payload == nullptr) return Lookup::not_a_block;
   auto base = reinterpret_cast<std::uintptr_t>(payload);
   std::size_t usable = heap::arenas().usable_size(payload);
