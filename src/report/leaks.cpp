@@ -153,7 +153,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     if (o.max_leaks > 0 && group.rank < 2 && printed > static_cast<std::size_t>(o.max_leaks)) continue;
     if (group.rank < 2) ++printed;
     shown = true;
-    out.room().character('\n').text(class_title(static_cast<int>(group.rank))).text(" of ").dec(group.bytes)
+    out.room().character('\n').text(class_title(static_cast<int>(group.rank))).text(group.rank == 3 ? ": " : " of ").dec(group.bytes)
         .text(" byte(s) in ").dec(group.blocks).text(" object(s) allocated from:\n");
     if (group.stack == stacks::kNoStack) {
       out.text("    <no stack recorded>\n");

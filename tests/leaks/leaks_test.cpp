@@ -102,7 +102,7 @@ TEST(Leaks, still_reachable_blocks_are_listed_only_with_show_reachable) {
   Outcome run = run_case("global", "show_reachable=1");
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_NO_OUTPUT(run, "ERROR");
-  EXPECT_NE(stack_under(run, "Still reachable of 64 byte(s) in 1 object(s)").find("keep_in_global"), std::string::npos)
+  EXPECT_NE(stack_under(run, "Still reachable: 64 byte(s) in 1 object(s)").find("keep_in_global"), std::string::npos)
       << run.output;
 }
 
