@@ -222,8 +222,12 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
     if (s.hits == 0) continue;
     if (!first) out.character(',');
     first = false;
-    // Templates are function, file or module names: no quotes or backslashes expected.
-    out.room().text("{\"template\":\"").text(s.templ).text("\",\"objects\":").dec(s.hits).text(",\"bytes\":")
+    out.room().text("{\"template\":\"");
+    for (char c : s.templ) {
+      if (c == '"' || c == '\\') out.character('\\');
+      if (static_cast<unsigned char>(c) >= 0x20) out.character(c);
+    }
+    out.text("\",\"objects\":").dec(s.hits).text(",\"bytes\":")
         .dec(s.bytes).character('}');
   }
   out.text("],\"totals\":{");
