@@ -17,8 +17,10 @@
 //     registers were spilled into that frame), so dead frames below it do not count.
 //  4. Other threads are not stopped. For each one /proc/self/task/TID/syscall gives the
 //     stack pointer when the thread is blocked (in a system call or stopped); its stack
-//     is then scanned from that pointer up. A thread that is running has its whole
-//     stack mapping scanned, dead frames included (stale pointers may hide a leak).
+//     is then scanned from that pointer up, and the system call's arguments count as
+//     roots. A thread that is running has its whole stack mapping scanned, dead frames
+//     included (stale pointers may hide a leak). Other registers of other threads are
+//     not seen (that needs ptrace or a signal to each thread).
 //  5. Regions registered with __lsan_register_root_region.
 //
 // Not scanned: read-only memory, shared mappings, file-backed private mappings that are
@@ -54,7 +56,8 @@ struct Range {
 
 struct ThreadSp {
   int tid;
-  std::uintptr_t sp;  // 0: unknown (running)
+  std::uintptr_t sp;         // 0: unknown (running)
+  std::uintptr_t args[6];    // the blocking system call's arguments (registers)
 };
 
 struct ModuleWalk {
@@ -121,23 +124,30 @@ std::uintptr_t parse_hex(std::string_view text, std::size_t* used) {
 }
 
 // The stack pointer of a blocked thread from /proc/self/task/TID/syscall
-// ("NR args... SP PC", or "-1 SP PC" when stopped outside a system call; "running"
-// otherwise). 0 when unknown.
-std::uintptr_t blocked_sp(int tid) {
+// ("NR a0 a1 a2 a3 a4 a5 SP PC" in a system call, "-1 SP PC" when stopped outside
+// one, "running" otherwise), and the call's arguments (registers the thread may hold a
+// pointer in). Leaves thread->sp 0 when unknown.
+void read_blocked_state(ThreadSp* thread) {
+  thread->sp = 0;
+  for (std::uintptr_t& arg : thread->args) arg = 0;
   platform::StackText<64> path;
-  path.text("/proc/self/task/").dec(static_cast<std::uint64_t>(tid)).text("/syscall").character('\0');
+  path.text("/proc/self/task/").dec(static_cast<std::uint64_t>(thread->tid)).text("/syscall").character('\0');
   char text[256];
   long n = read_small(path.data(), text, sizeof text);
-  if (n <= 0 || text[0] == 'r') return 0;
-  // The second-to-last field is the stack pointer.
+  if (n <= 0 || text[0] == 'r') return;
+  std::string_view fields[9];
+  std::size_t count = 0;
   std::string_view line(text, static_cast<std::size_t>(n));
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
-  std::size_t last = line.rfind(' ');
-  if (last == std::string_view::npos) return 0;
-  std::string_view head = line.substr(0, last);
-  std::size_t before = head.rfind(' ');
-  if (before == std::string_view::npos) return 0;
-  return parse_hex(head.substr(before + 1), nullptr);
+  while (!line.empty() && count < 9) {
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\n')) line.remove_prefix(1);
+    std::size_t end = line.find_first_of(" \n");
+    if (line.empty()) break;
+    fields[count++] = line.substr(0, end);
+    line = end == std::string_view::npos ? std::string_view{} : line.substr(end);
+  }
+  if (count < 3) return;
+  thread->sp = parse_hex(fields[count - 2], nullptr);
+  for (std::size_t i = 1; i + 2 < count && i <= 6; ++i) thread->args[i - 1] = parse_hex(fields[i], nullptr);
 }
 
 void list_threads(ScratchArray<ThreadSp>& threads, ScratchArray<int>& tids, int self) {
@@ -155,7 +165,10 @@ void list_threads(ScratchArray<ThreadSp>& threads, ScratchArray<int>& tids, int 
       if (name[0] < '0' || name[0] > '9') continue;
       for (; *name >= '0' && *name <= '9'; ++name) tid = tid * 10 + (*name - '0');
       tids.push(tid);
-      if (tid != self) threads.push({tid, blocked_sp(tid)});
+      if (tid == self) continue;
+      ThreadSp thread{tid, 0, {}};
+      read_blocked_state(&thread);
+      threads.push(thread);
     }
   }
   close(fd);
@@ -331,7 +344,10 @@ void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regi
   ScratchArray<ThreadSp> threads;
   list_threads(threads, tids, platform::thread_id());
   stats->threads = threads.size() + 1;
-  for (const ThreadSp& thread : threads) stats->threads_with_sp += thread.sp != 0;
+  for (const ThreadSp& thread : threads) {
+    stats->threads_with_sp += thread.sp != 0;
+    for (std::uintptr_t arg : thread.args) marker.root_value(arg);
+  }
 
   MapsPass pass{marker, modules, threads, stack_low, stats};
   stats->maps_read = scan_maps(pass);

@@ -193,6 +193,11 @@ void Marker::mark_ignored() {
   }
 }
 
+void Marker::root_value(std::uintptr_t word) {
+  long index = find(word);
+  if (index >= 0) reach(index, word == blocks_[index].user, true);
+}
+
 void Marker::scan_root(std::uintptr_t begin, std::uintptr_t end) {
   reader_.for_each_word(begin, end, [this](std::uintptr_t location, std::uintptr_t word) {
     long index = find(word);

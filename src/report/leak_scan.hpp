@@ -164,6 +164,8 @@ class Marker {
   static void sort(Block* blocks, std::size_t count);
   // Ignored blocks (__lsan_ignore_object, __lsan_disable) are reachable roots.
   void mark_ignored();
+  // One root value (a register).
+  void root_value(std::uintptr_t word);
   // Every aligned word of [begin, end) is a root pointer.
   void scan_root(std::uintptr_t begin, std::uintptr_t end);
   // scan_root for an anonymous mapping that may be dbgalloc's quarantine ring: its
