@@ -83,9 +83,18 @@ struct Group {
   long suppression;  // -1: none
 };
 
+struct Collect {
+  ScratchArray<Block>* blocks;
+  bool failed;
+};
+
+// Runs under the allocator's locks: copies, maps memory at most, never allocates.
 void collect(const debug::BlockView& view, void* context) {
-  auto* blocks = static_cast<ScratchArray<Block>*>(context);
-  blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, view.ignored});
+  auto* collect = static_cast<Collect*>(context);
+  if (!collect->blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached,
+                                   view.ignored})) {
+    collect->failed = true;
+  }
 }
 
 bool owned_by_this_process(const Block& block, ScratchArray<int>& tids, int pid) {
@@ -306,12 +315,14 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
     say("dbgalloc: leak check skipped: no memory for its tables\n");
     return 0;
   }
-  debug::for_each_live_block(collect, &blocks);
+  // A block missing from the table would make what it points to look lost: all or none.
+  Collect collected{&blocks, false};
+  debug::for_each_live_block(collect, &collected);
   leak::Marker::sort(blocks.data(), blocks.size());
   leak::Marker marker(blocks.data(), blocks.size(), reader);
   ScratchArray<int> tids;
   leak::RootStats stats;
-  if (!marker.init()) {
+  if (collected.failed || !marker.init()) {
     say("dbgalloc: leak check skipped: no memory for its tables\n");
     reader.release();
     return 0;
