@@ -2,7 +2,7 @@
 # Runs the TLV example fuzz target (built with libdbgalloc, no ASan) for one libFuzzer
 # feature and checks what it must produce. Fixed -seed and bounded -runs: the same
 # binary finds the same inputs every time.
-# usage: check_example.sh FUZZER SOURCE_DIR overflow|leak|malloc_limit|trace_malloc
+# usage: check_example.sh FUZZER SOURCE_DIR overflow|guard_fault|leak|malloc_limit|trace_malloc
 set -u
 fuzzer=$1 src=$2 case=$3
 work=$(dirname "$fuzzer")/example-$case
@@ -42,6 +42,19 @@ case $case in
       if grep -q "ERROR: dbgalloc: heap-buffer-overflow" "$work/replay.txt"; then echo "ok: the crash input reproduces";
       else echo "FAILED: the crash input does not reproduce"; failed=1; fi
     fi
+    ;;
+  guard_fault)
+    # With guard pages the overflow faults at the instruction: the fault report, then
+    # the death callback (libFuzzer saves the input), then the signal.
+    cp "$src"/corpus/* "$work/corpus/"
+    DBGALLOC_OPTIONS=guard=all:guard_alignment=1 "$fuzzer" -seed=1 -runs=500000 -detect_leaks=0 \
+      -dict="$src/tlv.dict" -artifact_prefix="$work/artifacts/" "$work/corpus" > "$log" 2>&1
+    expect_status 139 $?
+    expect "ERROR: dbgalloc: heap-buffer-overflow on address 0x[0-9a-f]* at pc" "the fault is reported at its instruction"
+    expect "^WRITE at 0x" "as a write"
+    expect "SUMMARY: dbgalloc: heap-buffer-overflow in tlv::parse" "the summary names the parser"
+    expect "Test unit written to .*crash-" "libFuzzer saved the input"
+    expect_file 'crash-*' "crash input saved"
     ;;
   leak)
     cp "$src"/corpus/* "$work/corpus/"

@@ -96,6 +96,7 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
     f.error = ErrorClass::heap_buffer_overflow;
   }
   emit(f);
+  run_death_callback();
   // Re-raise under the previous disposition.
   sigaction(sig, previous_for(sig), nullptr);
   if (previous_for(sig)->sa_handler == SIG_IGN) signal(sig, SIG_DFL);

@@ -206,8 +206,12 @@ void emit(const Finding& finding) {
   if (options::current().halt_on_error && !finding.fault) die();
 }
 
-void die() {
+void run_death_callback() {
   if (void (*callback)() = death_callback.load()) callback();
+}
+
+void die() {
+  run_death_callback();
   _exit(static_cast<int>(options::current().exitcode));
 }
 

@@ -90,6 +90,9 @@ std::uint64_t error_count();
 // Halting: the callback (if any) runs before the process exits.
 void set_death_callback(void (*callback)());
 [[noreturn]] void die();
+// Only the callback: a guard-page fault runs it before re-raising its signal, so a
+// tool that registered one (libFuzzer saves the crashing input) still hears of it.
+void run_death_callback();
 
 // Installs the SIGSEGV/SIGBUS handler that turns guard-page faults into reports.
 void install_fault_handler();
