@@ -765,6 +765,13 @@ def tool_versions():
             v[name] = out.split()[0] if name == "sqlite3" else out.split()[-1] if out else "?"
         except (OSError, subprocess.SubprocessError, IndexError):
             v[name] = "?"
+    for pkg in ("libjemalloc2", "electric-fence", "duma", "valgrind", "clang"):
+        try:
+            out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True,
+                                 text=True, timeout=20)
+            v[pkg] = out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+        except (OSError, subprocess.SubprocessError):
+            v[pkg] = None
     return v
 
 
@@ -794,9 +801,11 @@ def check_baseline(path, samples, workloads, modes, sizes, args, ctx):
     threshold = float(base.get("threshold", THRESHOLD))
     metric = args.check_metric
     key = metric + "_ratio"
-    if base.get("sizes") and base["sizes"] != {w.name: sizes[w.name] for w in workloads}:
-        print("baseline %s was recorded with other sizes (%s); re-record it with --record-baseline"
-              % (path, base["sizes"]), file=sys.stderr)
+    differ = [w.name for w in workloads if w.name in base.get("sizes", {})
+              and base["sizes"][w.name] != sizes[w.name]]
+    if differ:
+        print("baseline %s was recorded with other sizes for %s (%s); re-record it with "
+              "--record-baseline" % (path, ", ".join(differ), base["sizes"]), file=sys.stderr)
         return 1
     if not bw:
         print("baseline %s holds no workloads; record it with --record-baseline" % path, file=sys.stderr)
@@ -1061,7 +1070,10 @@ times are inflated and vary from run to run. The load average was %(load0)s at t
 of the run and %(load1)s at the end (%(nproc)s CPUs). Interleaving and medians make the
 *ratios* fairer than the absolute times, but a ratio within about 10%% of another is not
 a difference; the 2-thread workload (`prodcons`) is the most sensitive, because it needs
-both CPUs at once. Re-run on a quiet machine before reading small differences.
+both CPUs at once. The CPU-time table (user plus system time of the child) does not count
+time spent waiting for a CPU, so it is the steadier of the two where the machine is busy;
+where wall and CPU ratios disagree, that waiting is the reason. Re-run on a quiet machine
+before reading small differences.
 
 ### What ran
 
@@ -1073,8 +1085,8 @@ The synthetic workloads are built by meson (`tools/bench/suite/meson.build`) wit
 -fomit-frame-pointer`, as distributions build programs, so dbgalloc's stacks are taken
 through code without frame pointers; the ASan builds are the same sources with
 `-fsanitize=address`. The real programs are the distribution's binaries (python3 %(py)s,
-sqlite3 %(sqlite)s, gcc %(gcc)s, perl %(perl)s). The dbgalloc library was built from
-commit %(rev)s (`%(lib)s`).
+sqlite3 %(sqlite)s, gcc %(gcc)s, perl %(perl)s); the peers are Debian's packages
+(%(peers)s). The dbgalloc library was built from commit %(rev)s (`%(lib)s`).
 
 Modes:
 
@@ -1113,6 +1125,9 @@ FILE` rewrites the baseline; do it on a quiet machine, with more repetitions (`-
         "perl": vers["perl"], "rev": git_rev(), "lib": os.path.relpath(os.path.abspath(args.lib_given), REPO)
         if os.path.abspath(args.lib_given).startswith(str(REPO)) else args.lib_given,
         "modes": legend_modes(modes, args),
+        "peers": ", ".join("%s %s" % (k, vers[k]) for k in ("libjemalloc2", "electric-fence", "duma",
+                                                            "valgrind", "clang") if vers.get(k))
+        or "none installed",
         "missing": ("\nNot available on this machine, so not measured:\n\n" + "\n".join(
             "- `%s`: %s" % (m.name, m.missing) for m in missing) + "\n") if missing else "",
     }
