@@ -662,7 +662,7 @@ def svg_chart(table, workloads, modes, title):
             if c.get("tr"):
                 hi = max(hi, c["tr"])
                 lo = min(lo, c["tr"])
-    hi = 10 ** math.ceil(math.log10(hi * 1.05))
+    hi = 10 ** math.ceil(math.log10(hi) + 0.3)  # room above the tallest bar for its label
     lo = min(lo, 0.5)
     llo, lhi = math.log10(lo), math.log10(hi)
 
@@ -703,6 +703,9 @@ def svg_chart(table, workloads, modes, title):
                          '<title>%s under %s: %s</title></rect>'
                          % (x, y0, bar - 1, max(y1 - y0, 1), color, e(w.name), e(m.name),
                             fmt_ratio(c["tr"])))
+                lx_, ly_ = x + bar // 2 + 3, y0 - 3
+                s.append('<text x="%d" y="%.1f" font-size="8" transform="rotate(-90 %d %.1f)">%s</text>'
+                         % (lx_, ly_, lx_, ly_, fmt_ratio(c["tr"])))
             elif c.get("ok") is False:
                 s.append('<text x="%d" y="%.1f" fill="#c00" font-weight="bold" text-anchor="middle">'
                          'x<title>%s under %s failed: %s</title></text>'
