@@ -8,4 +8,7 @@ shift 3
 work=$(dirname "$harness")/corpus-$(basename "$harness")
 artifacts=$(dirname "$harness")/artifacts-$(basename "$harness")/
 mkdir -p "$work" "$artifacts"
-exec "$harness" -max_total_time="$seconds" -seed=1 -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "$work" "$seeds"
+# -error_exitcode=1: libFuzzer's default, 77, is what meson reads as "skipped", so a
+# crash or leak would not fail the test.
+exec "$harness" -max_total_time="$seconds" -seed=1 -print_final_stats=1 -error_exitcode=1 \
+  -artifact_prefix="$artifacts" "$@" "$work" "$seeds"

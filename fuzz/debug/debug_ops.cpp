@@ -175,7 +175,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 7: {  // write after free, found when the quarantine is purged
         if (s.p == nullptr || s.size == 0 || dbgalloc::debug::is_guard_block(s.p)) break;
-        std::size_t offset = in.size_value() % s.size;
+        // Only the first max_free_fill_size bytes are filled and checked after a free.
+        auto checked = static_cast<std::size_t>(dbgalloc::options::current().max_free_fill_size);
+        std::size_t offset = in.size_value() % (s.size < checked ? s.size : checked);
         unsigned char* p = s.p;
         release(s);
         expect_none("a correct free reported something");
