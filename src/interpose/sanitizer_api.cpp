@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 
 #include "debug/allocator.hpp"
 #include "debug/block.hpp"
@@ -23,6 +22,7 @@
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 #include "report/report.hpp"
+#include "stacks/frame_info.hpp"
 #include "stacks/stacks.hpp"
 
 namespace dbgalloc::interpose {
@@ -101,30 +101,6 @@ void add_to_profile(const debug::BlockView& block, void* context) {
   }
 }
 
-// libFuzzer's symbolize_pc formats: %p pc, %F "in function", %f function, %L
-// "file:line" (or "(module+0xoffset)"), %s file, %l line, %% percent.
-struct Symbol {
-  std::string_view function;
-  std::string_view location;  // "file:line" or "(module+0x...)"
-};
-
-// Splits one line of stacks::print_frames ("    #0 0xPC in NAME LOCATION\n").
-Symbol split_frame_line(std::string_view line) {
-  Symbol symbol;
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
-  std::size_t in = line.find(" in ");
-  std::size_t last_space = line.rfind(' ');
-  if (last_space != std::string_view::npos) symbol.location = line.substr(last_space + 1);
-  if (in != std::string_view::npos && last_space > in + 4) symbol.function = line.substr(in + 4, last_space - in - 4);
-  // "(module+0x...)" can follow a name after a space of its own.
-  if (symbol.location.empty() || symbol.location.back() != ')') return symbol;
-  std::size_t open = line.rfind(" (");
-  if (open != std::string_view::npos) {
-    symbol.location = line.substr(open + 1);
-    symbol.function = in != std::string_view::npos && open > in + 4 ? line.substr(in + 4, open - in - 4) : std::string_view{};
-  }
-  return symbol;
-}
 }  // namespace
 
 }  // namespace dbgalloc::interpose
@@ -241,18 +217,16 @@ DBGALLOC_EXPORT void __sanitizer_set_report_fd(void* fd) {
   platform::set_report_fd(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
 }
 
+// The formats libFuzzer uses: %p pc, %F "in function", %f function, %L "file:line" (or
+// "(module+0xoffset)"), %s file, %l line, %m module, %o offset, %% percent.
 DBGALLOC_EXPORT void __sanitizer_symbolize_pc(void* pc, const char* format, char* out, std::size_t out_size) {
   if (out == nullptr || out_size == 0) return;
   out[0] = '\0';
   if (format == nullptr) return;
-  platform::StackText<1024> line;
   auto address = reinterpret_cast<std::uintptr_t>(pc);
-  stacks::print_frames(&address, 1, line, true);
-  dbgalloc::interpose::Symbol symbol = dbgalloc::interpose::split_frame_line(line.view());
-  std::string_view location = symbol.location;
-  std::size_t colon = location.rfind(':');
-  bool has_line = location.empty() || location.front() != '(';
-  platform::StackText<1024> text;
+  stacks::FrameInfo frame{};
+  stacks::describe_frame(address, true, &frame);
+  platform::StackText<2048> text;
   for (const char* c = format; *c != '\0'; ++c) {
     if (*c != '%' || c[1] == '\0') {
       text.character(*c);
@@ -260,11 +234,19 @@ DBGALLOC_EXPORT void __sanitizer_symbolize_pc(void* pc, const char* format, char
     }
     switch (*++c) {
       case 'p': text.hex(address); break;
-      case 'F': if (!symbol.function.empty()) text.text("in ").text(symbol.function); break;
-      case 'f': text.text(symbol.function); break;
-      case 'L': text.text(location); break;
-      case 's': text.text(has_line && colon != std::string_view::npos ? location.substr(0, colon) : location); break;
-      case 'l': if (has_line && colon != std::string_view::npos) text.text(location.substr(colon + 1)); break;
+      case 'F': if (frame.function[0] != '\0') text.text("in ").text(frame.function); break;
+      case 'f': text.text(frame.function); break;
+      case 'L':
+        if (frame.file[0] != '\0' && frame.line != 0) {
+          text.text(frame.file).character(':').dec(frame.line);
+        } else {
+          text.character('(').text(frame.module).character('+').hex(frame.offset).character(')');
+        }
+        break;
+      case 's': text.text(frame.file); break;
+      case 'l': if (frame.line != 0) text.dec(frame.line); break;
+      case 'm': text.text(frame.module); break;
+      case 'o': text.hex(frame.offset); break;
       case '%': text.character('%'); break;
       default: text.character('%').character(*c); break;
     }
