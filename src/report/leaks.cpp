@@ -13,6 +13,7 @@
 // leak_check_children=0 silences children altogether.
 #include "report/leaks.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -400,6 +401,12 @@ __attribute__((noinline)) std::size_t check_leaks(LeakCheck kind) {
 std::size_t leak_check_at_exit() {
   const options::Options& o = options::current();
   if (!o.detect_leaks) return 0;
+  // LeakSanitizer's opt-out: a program-defined `int __lsan_is_turned_off()` returning
+  // non-zero (found when the program exports it, e.g. linked with -rdynamic).
+  using TurnedOff = int (*)();
+  if (auto turned_off = reinterpret_cast<TurnedOff>(dlsym(RTLD_DEFAULT, "__lsan_is_turned_off"))) {
+    if (turned_off() != 0) return 0;
+  }
   if (forked_child_pid != 0 && forked_child_pid == platform::process_id() && !o.leak_check_children) return 0;
   return check_leaks(LeakCheck::at_exit);
 }

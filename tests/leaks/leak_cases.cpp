@@ -170,6 +170,15 @@ NOINLINE void leak_cycle() {
   drop(a);
 }
 
+bool turned_off = false;
+
+}  // namespace
+
+// LeakSanitizer's opt-out hook (exported: the case program is linked with -rdynamic).
+extern "C" __attribute__((visibility("default"))) int __lsan_is_turned_off() { return turned_off ? 1 : 0; }
+
+namespace {
+
 int run(const char* name) {
   std::string c = name;
   if (c == "none") {
@@ -234,6 +243,9 @@ int run(const char* name) {
     std::printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     std::fflush(stdout);
     _exit(0);
+  } else if (c == "turned_off") {
+    turned_off = true;
+    leak_direct();
   } else if (c == "underscore_exit") {
     leak_direct();
     _exit(0);

@@ -212,6 +212,14 @@ TEST(Leaks, leak_check_children_0_silences_forked_children) {
   EXPECT_NO_OUTPUT(run, "Direct leak");
 }
 
+TEST(Leaks, lsan_is_turned_off_returning_1_skips_the_exit_check) {
+  Outcome run = run_case("turned_off");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, "");
+  run = run_case("direct");  // the hook returns 0 there
+  EXPECT_EQ(run.exit_code, 23);
+}
+
 TEST(Leaks, underscore_exit_gives_no_report) {
   Outcome run = run_case("underscore_exit");
   EXPECT_EQ(run.exit_code, 0);
