@@ -97,7 +97,9 @@ void Heap::walk_live(Visitor visit, void* context) const {
   for (pages::Span* span = segments_; span != nullptr; span = span->list_next) {
     std::uintptr_t fence = fence_address(span);
     for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
-      if (c->size() < kMinChunk) return;  // corrupted; check() names it
+      // A program overflow may have overwritten chunk headers: stop at the first one that
+      // does not fit its segment (check() names it) rather than read past the segment.
+      if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) break;
       if (c->in_use()) visit(c->payload(), c->size() - kHeaderSize, context);
     }
   }
@@ -116,7 +118,7 @@ void* Heap::find_live_block_containing(std::uintptr_t address) const {
   }
   std::uintptr_t fence = fence_address(span);
   for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
-    if (c->size() < kMinChunk) return nullptr;
+    if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) return nullptr;
     std::uintptr_t payload = c->address() + kHeaderSize;
     if (address >= payload && address < c->address() + c->size()) {
       return c->in_use() ? reinterpret_cast<void*>(payload) : nullptr;

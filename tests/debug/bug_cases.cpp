@@ -116,6 +116,11 @@ int run(const std::string& name) {
     char* p = allocate_hundred();
     memset(p - 48, 0, 48);  // an underflow that ran over the canary into the header
     release_block(p);
+  } else if (name == "smash_neighbours") {
+    char* p = allocate_hundred();
+    sink = allocate_hundred();
+    sink = allocate_hundred();
+    memset(p, 0x41, 400);  // runs over the next blocks' heap and debug headers
   } else if (name == "two_bugs") {
     char* p = allocate_thirteen();
     write_one_past(p, 13);

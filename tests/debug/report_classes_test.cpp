@@ -253,6 +253,14 @@ TEST(ReportClasses, a_bug_found_by_a_heap_check_is_reported_once_not_again_at_ex
   }
 }
 
+TEST(ReportClasses, an_overflow_across_neighbouring_headers_is_reported_without_crashing) {
+  Outcome run = run_case("smash_neighbours", "halt_on_error=0");
+  EXPECT_EQ(run.exit_code, 23) << run.output;
+  EXPECT_EQ(run.signal, 0) << run.output;
+  EXPECT_REPORT(run, "heap-buffer-overflow");
+  EXPECT_REPORT(run, "heap-header-corruption");
+}
+
 TEST(ReportClasses, json_reports_are_one_object_per_line) {
   Outcome run = run_case("double_free", "report_format=json");
   EXPECT_EQ(run.exit_code, 23);
