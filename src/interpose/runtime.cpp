@@ -15,6 +15,8 @@
 #include "platform/platform.hpp"
 #include "report/leaks.hpp"
 #include "report/report.hpp"
+#include "stacks/cached_cfi_unwinder.hpp"
+#include "stacks/stacks.hpp"
 
 namespace dbgalloc::interpose {
 
@@ -67,6 +69,11 @@ void print_stats() {
       .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (").bytes(debug_stats.quarantined_bytes)
       .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks, ").dec(report::error_count())
       .text(" errors\n");
+  stacks::DepotStats depot = stacks::depot_stats();
+  stacks::cached_cfi_unwinder::Stats unwinder = stacks::cached_cfi_unwinder::stats();
+  out.text("dbgalloc: stacks: ").dec(depot.stacks_stored).text(" distinct (").bytes(depot.bytes_used).text("), ")
+      .dec(depot.dropped).text(" dropped; unwinder: ").dec(unwinder.rules_cached).text(" rules cached, ")
+      .dec(unwinder.fallbacks).text(" slow-path captures\n");
   out.flush();
 }
 
