@@ -56,6 +56,15 @@ struct BlockHeader {
   std::uint64_t marks() const { return (__atomic_load_n(&tail, __ATOMIC_RELAXED) >> 40) & 0xff; }
   void add_mark(std::uint64_t mark) { __atomic_fetch_or(&tail, mark << 40, __ATOMIC_RELAXED); }
 
+  // Fields only dbgalloc writes: anything else (fill bytes, program data) fails this
+  // before its checksum is even compared, which a 16-bit checksum alone would pass
+  // one time in 65536.
+  bool well_formed() const {
+    unsigned align_log2 = static_cast<unsigned>((bits >> kAlignShift) & 63);
+    std::uint64_t raw_state = (tail >> 32) & 0xff;
+    return raw_state >= 1 && raw_state <= 3 && align_log2 >= 4 && align_log2 <= 40;
+  }
+
   // Before the first seal only.
   void set_flag(std::uint64_t flag) { bits |= flag << kFlagShift; }
   void set_right_canary(std::size_t bytes) {

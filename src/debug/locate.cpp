@@ -13,7 +13,7 @@ bool plausible(const BlockHeader* header) {
   // read is harmless: the span is mapped, and only a sealed header counts.)
   if (__asan_region_is_poisoned(const_cast<BlockHeader*>(header), sizeof *header) != nullptr) return false;
 #endif
-  return header->state() != State::invalid && sealed(header);
+  return header->well_formed() && sealed(header);
 }
 }  // namespace
 
