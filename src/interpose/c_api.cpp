@@ -33,7 +33,9 @@ void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t c
   return p;
 }
 
-inline std::uintptr_t caller_pc() { return reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)); }
+// The return address into the program (a macro: it must expand in the exported
+// function itself, inlined or not).
+#define caller_pc() reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 }  // namespace
 
 DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 0, caller_pc()); }
@@ -55,19 +57,24 @@ DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
   return allocate_malloc(bytes, 0, caller_pc(), true);
 }
 
-DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
+namespace {
+// realloc and reallocarray: glibc's rules (NULL allocates, size 0 frees and returns
+// NULL), then the debug layer.
+void* reallocate_malloc(void* p, std::size_t bytes, std::uintptr_t caller) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
   ensure_started();
   dbgalloc::interpose::before_deallocation(p);
   if (p != nullptr && bytes == 0) {
-    // glibc frees and returns NULL for realloc(p, 0).
-    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
+    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
     return nullptr;
   }
-  void* moved = dbgalloc::debug::reallocate(p, bytes, caller_pc());
+  void* moved = dbgalloc::debug::reallocate(p, bytes, caller);
   dbgalloc::interpose::after_allocation(moved, bytes);
   return moved;
 }
+}  // namespace
+
+DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) { return reallocate_malloc(p, bytes, caller_pc()); }
 
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
   std::size_t bytes = 0;
@@ -75,16 +82,7 @@ DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size)
     errno = ENOMEM;
     return nullptr;
   }
-  if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
-  ensure_started();
-  dbgalloc::interpose::before_deallocation(p);
-  if (p != nullptr && bytes == 0) {
-    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
-    return nullptr;
-  }
-  void* moved = dbgalloc::debug::reallocate(p, bytes, caller_pc());
-  dbgalloc::interpose::after_allocation(moved, bytes);
-  return moved;
+  return reallocate_malloc(p, bytes, caller_pc());
 }
 
 DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
