@@ -1,52 +1,24 @@
 // A test per report class: each runs one bug from bug_cases under the preload and
 // checks the report's content (class, offsets and sizes, the functions in the current,
 // allocation and free stacks) and how the process ended.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
-#include <vector>
+
+#include "../support/child.hpp"
 
 namespace {
 
 std::string bug_cases_path;
 std::string preload_path;
 
-struct Outcome {
-  std::string output;  // stdout and stderr
-  int exit_code = -1;  // -1 when killed
-  int signal = 0;
-};
+using test_support::has;
+using test_support::Outcome;
 
 Outcome run_case(const std::string& name, const std::string& options = "") {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    setenv("LD_PRELOAD", preload_path.c_str(), 1);
-    setenv("DBGALLOC_OPTIONS", options.c_str(), 1);
-    execl(bug_cases_path.c_str(), bug_cases_path.c_str(), name.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  Outcome run;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) run.output.append(buffer, static_cast<std::size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(child, &status, 0);
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
+  return test_support::run({bug_cases_path, name}, {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", options}});
 }
-
-bool has(const Outcome& run, const std::string& text) { return run.output.find(text) != std::string::npos; }
 
 // The text between `from` and the next line that starts a new section.
 std::string section(const Outcome& run, const std::string& from) {
@@ -239,16 +211,12 @@ TEST(ReportClasses, halt_on_error_0_reports_every_bug_and_fails_at_exit) {
   EXPECT_REPORT(run, "double-free");
 }
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
-  return count;
-}
+using test_support::occurrences;
 
 TEST(ReportClasses, a_bug_found_by_a_heap_check_is_reported_once_not_again_at_exit) {
   for (const char* name : {"overflow_at_check", "use_after_free_write_at_check"}) {
     Outcome run = run_case(name, "halt_on_error=0:detect_leaks=0");
-    EXPECT_EQ(count_of(run.output, "ERROR: dbgalloc:"), 1u) << name << "\n" << run.output;
+    EXPECT_EQ(occurrences(run.output, "ERROR: dbgalloc:"), 1u) << name << "\n" << run.output;
     EXPECT_EQ(run.exit_code, 23) << name;
   }
 }
