@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -110,9 +111,12 @@ NOINLINE void* thread_leaks_then_exits(void*) {
 pthread_mutex_t never_unlocked = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t started = PTHREAD_MUTEX_INITIALIZER;
 
+std::atomic<int> blocked_thread_id{0};
+
 NOINLINE void* hold_and_block(void*) {
   thread_local_block = malloc(56);
   void* volatile on_stack = malloc(88);
+  blocked_thread_id.store(static_cast<int>(gettid()));
   pthread_mutex_unlock(&started);
   pthread_mutex_lock(&never_unlocked);  // blocks in futex for good
   drop(on_stack);
@@ -126,6 +130,20 @@ NOINLINE void start_blocked_thread() {
   pthread_create(&thread, nullptr, hold_and_block, nullptr);
   pthread_mutex_lock(&started);  // the thread has its blocks
   pthread_detach(thread);
+  // Wait until the kernel shows it asleep in its futex, so the exit check really meets
+  // a blocked thread (on a loaded machine it may not have got there yet).
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", blocked_thread_id.load());
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    char text[512] = {};
+    if (FILE* stat = std::fopen(path, "r")) {
+      std::size_t n = std::fread(text, 1, sizeof text - 1, stat);
+      std::fclose(stat);
+      const char* state = std::strrchr(text, ')');
+      if (n > 0 && state != nullptr && state[1] == ' ' && state[2] == 'S') return;
+    }
+    usleep(1000);
+  }
 }
 
 NOINLINE void leak_in_child() { drop(malloc(777)); }
