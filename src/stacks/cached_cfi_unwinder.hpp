@@ -19,6 +19,11 @@
 // handler on an alternate stack), restarts the whole capture with _Unwind_Backtrace
 // (cfi_unwinder), so the result always equals what libgcc would have produced.
 //
+// Replay: a thread keeps the states of its previous walk and the stack slots each step
+// read; a new walk that meets one of those states re-reads the slots and, while they
+// hold the same words, follows the recorded states without rule lookups. The result is
+// the same as a full walk's (tests/stacks/cached_cfi_unwinder_test.cpp).
+//
 // Limitation: rules are keyed by address, so a library dlclose'd and replaced by
 // different code at the same address would be walked with stale rules.
 #pragma once
@@ -37,5 +42,7 @@ struct Stats {
   std::uint64_t fallbacks;     // captures handed to _Unwind_Backtrace
 };
 Stats stats();
+// Walk steps this thread replayed from its previous walk instead of taking by rules.
+std::uint64_t steps_replayed_in_thread();
 
 }  // namespace dbgalloc::stacks::cached_cfi_unwinder

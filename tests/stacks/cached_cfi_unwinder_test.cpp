@@ -103,4 +103,55 @@ TEST(CachedCfiUnwinder, caches_rules_and_does_not_fall_back_on_ordinary_code) {
   EXPECT_EQ(after.fallbacks, before.fallbacks) << "no frame of this chain needs _Unwind_Backtrace";
 }
 
+using Frames = std::vector<std::uintptr_t>;
+volatile int which_caller;
+
+// Two callers with the same frame layout: walks through the chain meet the same states
+// (same PCs and stack pointers) until the word naming the caller differs.
+__attribute__((noinline)) void via_first(bool fp, unsigned shape, Frames* reference, Frames* cached) {
+  *reference = run_chain(fp, 12, shape, cfi_unwinder::capture, 128);
+  *cached = run_chain(fp, 12, shape, cached_cfi_unwinder::capture, 128);
+  which_caller = 1;
+}
+
+__attribute__((noinline)) void via_second(bool fp, unsigned shape, Frames* reference, Frames* cached) {
+  *reference = run_chain(fp, 12, shape, cfi_unwinder::capture, 128);
+  *cached = run_chain(fp, 12, shape, cached_cfi_unwinder::capture, 128);
+  which_caller = 2;
+}
+
+TEST(CachedCfiUnwinder, replays_the_previous_walk_and_notices_every_changed_word) {
+  for (bool fp : {false, true}) {
+    std::uint64_t before = cached_cfi_unwinder::steps_replayed_in_thread();
+    unsigned shape = 0x5a5a5a5a;
+    for (int i = 0; i < 120; ++i) {
+      Frames reference, cached;
+      if (i % 3 == 0) {
+        via_first(fp, shape, &reference, &cached);
+      } else {
+        via_second(fp, shape, &reference, &cached);
+      }
+      ASSERT_EQ(cached, reference) << (fp ? "with" : "without") << " frame pointers, walk " << i;
+      if (i % 7 == 6) shape = shape * 1664525u + 1013904223u;
+    }
+    // Each walk is 20+ frames deep and shares most of them with the walk before.
+    EXPECT_GT(cached_cfi_unwinder::steps_replayed_in_thread() - before, 120u * 8)
+        << (fp ? "with" : "without") << " frame pointers";
+  }
+}
+
+TEST(CachedCfiUnwinder, replay_is_per_thread) {
+  Frames main_reference, main_cached;
+  via_first(false, 0x77777777, &main_reference, &main_cached);
+  Frames reference, cached;
+  std::uint64_t replayed = 1;
+  std::thread([&] {
+    replayed = cached_cfi_unwinder::steps_replayed_in_thread();
+    via_second(false, 0x77777777, &reference, &cached);
+  }).join();
+  EXPECT_EQ(replayed, 0u) << "a new thread starts without a trail";
+  EXPECT_EQ(cached, reference);
+  EXPECT_EQ(main_cached, main_reference);
+}
+
 }  // namespace
