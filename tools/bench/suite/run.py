@@ -190,6 +190,12 @@ def build_modes(args):
              env={"DBGALLOC_OPTIONS": DBG_BASE + ":canaries=0"}),
         Mode("default", "dbgalloc default", preload=lib, env={"DBGALLOC_OPTIONS": DBG_BASE},
              quick=True),
+        # What the default mode's checks cost, piece by piece (the anatomy section).
+        Mode("checks", "dbgalloc headers, canaries and fills only (quarantine_mb=0, "
+             "malloc_stack_depth=0)", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE + ":quarantine_mb=0:malloc_stack_depth=0"}),
+        Mode("nostacks", "dbgalloc default without stacks (malloc_stack_depth=0)", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE + ":malloc_stack_depth=0"}),
         Mode("sample", "dbgalloc guard=sample:1000", preload=lib,
              env={"DBGALLOC_OPTIONS": DBG_BASE + ":guard=sample:1000"}),
         # guard=all is slow by nature; what its target asks is that it finishes: a
@@ -645,6 +651,27 @@ def targets(table, workloads):
     return "\n".join(out)
 
 
+def anatomy(table, workloads):
+    """Where the default mode's CPU time goes: glibc -> core -> checks -> quarantine ->
+    stacks, as shares of the default mode's time over glibc's."""
+    rows = []
+    for w in workloads:
+        def cpu(m):
+            c = table.get(w.name, {}).get(m, {})
+            return c.get("cpu") if c.get("ok") else None
+        g, core, checks, nost, dflt = (cpu(m) for m in ("glibc", "core", "checks", "nostacks", "default"))
+        if None in (g, core, checks, nost, dflt) or dflt <= g:
+            continue
+        extra = dflt - g
+        pieces = [core - g, checks - core, nost - checks, dflt - nost]
+        rows.append("| %s | %.2fx | %s |" % (w.name, dflt / g, " | ".join(
+            "%+.0f%%" % (100 * p / extra) for p in pieces)))
+    if not rows:
+        return ""
+    return ("| workload | default CPU / glibc | heap core | headers, canaries, fills | quarantine "
+            "| alloc and free stacks |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+
+
 # ---------------------------------------------------------------------------------
 # SVG bar chart of the time ratios (log scale)
 
@@ -657,7 +684,7 @@ COLORS = {
 
 def svg_chart(table, workloads, modes, title):
     import math
-    shown = [m for m in modes if not m.missing and m.name != "glibc"]
+    shown = [m for m in modes if not m.missing and m.name not in ("glibc", "checks", "nostacks")]
     bar, gap, left, top, height = 9, 18, 60, 40, 300
     group_w = [len([m for m in shown if m.applies_to(w)]) * bar for w in workloads]
     width = left + sum(group_w) + gap * (len(workloads) + 1) + 190
@@ -1020,6 +1047,9 @@ def run(ap, args, reps, tmp):
         t = targets(table, workloads)
         if t:
             print("targets of issue 8:\n" + t.replace("**", ""))
+        a = anatomy(table, workloads)
+        if a:
+            print("where the default mode's extra CPU time goes (shares):\n" + a)
     if args.record_baseline:
         status = record_baseline(args.record_baseline, samples, workloads, sizes, args) or status
     if args.json:
@@ -1075,6 +1105,15 @@ the note gives the reason. A failure is a result, not a gap.
 
 %(targets)s
 
+### Where the default mode's time goes
+
+The default mode's CPU time over glibc's, split by switching its parts off one at a
+time (medians of the same run): the heap core (`core`), then the block headers,
+canaries and fill bytes (`checks`: no quarantine, no stacks), then the quarantine
+(`nostacks`), then the allocation and free stacks (`default`). Shares of the extra time;
+differences of medians, so small shares are noise and may come out negative.
+
+%(anatomy)s
 ### Noise
 
 This machine (%(nproc)s CPUs, %(cpu)s, Linux %(kernel)s, `vm.max_map_count` %(maps)s) is
@@ -1134,6 +1173,8 @@ FILE` rewrites the baseline; do it on a quiet machine, with more repetitions (`-
         "date": date, "reps": reps, "elapsed": "%d min %d s of runs" % (elapsed // 60, elapsed % 60),
         "cmd": cmd, "tables": render_tables(table, workloads, modes, markdown=True),
         "targets": targets(table, workloads) or "(no figures)",
+        "anatomy": anatomy(table, workloads) or "(not measured in this run: it needs the core, checks, "
+                                                "nostacks and default modes)\n",
         "nproc": mach["nproc"], "cpu": mach["cpu"], "kernel": mach["kernel"], "maps": mach["max_map_count"],
         "load0": " / ".join("%.1f" % x for x in load0), "load1": " / ".join("%.1f" % x for x in load1),
         "workloads": wl_lines, "py": vers["python3"], "sqlite": vers["sqlite3"], "gcc": vers["gcc"],
