@@ -4,6 +4,10 @@
 
 #include <atomic>
 #include <cstring>
+#include <iterator>
+
+#include "heap/chunk.hpp"
+#include "heap/thread_cache.hpp"
 
 namespace dbgalloc::heap {
 
@@ -28,8 +32,7 @@ Arenas::Arena& Arenas::mine() {
   return arenas_[static_cast<std::size_t>(index) % count_];
 }
 
-Arenas::Arena* Arenas::owner_of(const void* p) {
-  pages::Span* span = pages::page_allocator().span_of(p);
+Arenas::Arena* Arenas::arena_of(const pages::Span* span) {
   if (span == nullptr) return nullptr;
   // The owner is one of our arenas' heaps exactly when it points into arenas_.
   auto owner = reinterpret_cast<std::uintptr_t>(span->owner);
@@ -39,6 +42,8 @@ Arenas::Arena* Arenas::owner_of(const void* p) {
   return span->owner == &arena->heap ? arena : nullptr;
 }
 
+Arenas::Arena* Arenas::owner_of(const void* p) { return arena_of(pages::page_allocator().span_of(p)); }
+
 namespace {
 void finish(Heap& heap, void* p, std::size_t* usable, const Arenas::Initializer& initializer) {
   if (usable == nullptr && initializer.init == nullptr) return;
@@ -46,9 +51,52 @@ void finish(Heap& heap, void* p, std::size_t* usable, const Arenas::Initializer&
   if (usable != nullptr) *usable = size;
   if (initializer.init != nullptr) initializer.init(p, size, initializer.context);
 }
+
+// Chunks carved for the cache at a miss besides the caller's: a few, more when small.
+std::size_t refill_count(std::size_t chunk_size) {
+  std::size_t n = 4096 / chunk_size;
+  constexpr std::size_t kMost = ThreadCache::kSlots / 2;
+  return n < 2 ? 2 : (n > kMost ? kMost : n);
+}
+
+// The chunk of p when p is a live (not cached) chunk of span, a segment, small enough to
+// cache. Reads without the owner's lock: for a live chunk the words read do not change
+// meanwhile (a lock holder may flip PINUSE in its head, which is not looked at). The
+// answer is the locked owns_live_block's, except for a pointer that another thread is
+// freeing or reallocating at the same moment, a race the program already lost.
+Chunk* live_small_chunk(const pages::Span* span, void* p) {
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  if ((address & (Heap::kAlignment - 1)) != 0 || address < first_chunk_address(span) + Heap::kHeaderSize) return nullptr;
+  Chunk* chunk = Chunk::of(p);
+  std::size_t head = chunk->head_relaxed();
+  std::size_t size = head & ~kFlags;
+  if ((head & (kCInUse | kDirect)) != kCInUse || size < Heap::kMinChunk || size > kMaxCachedChunk ||
+      size > fence_address(span) - chunk->address())
+    return nullptr;
+  Chunk* next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
+  if ((next->head_relaxed() & kPInUse) == 0 || chunk->cached()) return nullptr;
+  return chunk;
+}
 }  // namespace
 
 void* Arenas::allocate(std::size_t bytes, std::size_t* usable, Initializer initializer) {
+  if (bytes <= ThreadCache::kMaxRequest) {
+    if (ThreadCache* cache = ThreadCache::mine()) {
+      std::size_t chunk_size = chunk_size_for(bytes);
+      void* p = cache->take(chunk_size);
+      if (p == nullptr) return allocate_and_refill(*cache, chunk_size, usable, initializer);
+      std::size_t size = chunk_size - Heap::kHeaderSize;
+      if (usable != nullptr) *usable = size;
+      // Set up while still marked, so no walk sees the block half made; then live.
+      if (initializer.init != nullptr) initializer.init(p, size, initializer.context);
+      Chunk::of(p)->clear_cached();
+      return p;
+    }
+  }
+  return allocate_locked(bytes, usable, initializer);
+}
+
+void* Arenas::allocate_locked(std::size_t bytes, std::size_t* usable, const Initializer& initializer) {
   Arena& arena = mine();
   platform::LockGuard guard(arena.lock);
   void* p = arena.heap.allocate(bytes);
@@ -59,8 +107,32 @@ void* Arenas::allocate(std::size_t bytes, std::size_t* usable, Initializer initi
   return p;
 }
 
+void* Arenas::allocate_and_refill(ThreadCache& cache, std::size_t chunk_size, std::size_t* usable,
+                                  const Initializer& initializer) {
+  Arena& arena = mine();
+  platform::LockGuard guard(arena.lock);
+  void* p = arena.heap.allocate(chunk_size - Heap::kHeaderSize);
+  if (p == nullptr) return nullptr;
+  ++arena.allocations;
+  finish(arena.heap, p, usable, initializer);
+  int saved_errno = errno;
+  for (std::size_t n = refill_count(chunk_size); n > 0 && cache.has_room(chunk_size); --n) {
+    void* extra = arena.heap.allocate(chunk_size - Heap::kHeaderSize);
+    if (extra == nullptr) break;
+    // A fit too small to split is handed out whole: it may be a class larger.
+    Chunk* chunk = Chunk::of(extra);
+    if (chunk->size() > ThreadCache::kMaxChunk || !cache.adopt(chunk, chunk->size())) {
+      arena.heap.deallocate(extra);
+      break;
+    }
+  }
+  errno = saved_errno;
+  return p;
+}
+
 void* Arenas::allocate_aligned(std::size_t alignment, std::size_t bytes, std::size_t* usable,
                                Initializer initializer) {
+  if (alignment <= Heap::kAlignment) return allocate(bytes, usable, initializer);
   Arena& arena = mine();
   platform::LockGuard guard(arena.lock);
   void* p = arena.heap.allocate_aligned(alignment, bytes);
@@ -86,14 +158,80 @@ void* Arenas::find_live_block_containing(const void* address) {
 }
 
 bool Arenas::deallocate(void* p) {
-  Arena* arena = owner_of(p);
+  pages::Span* span = pages::page_allocator().span_of(p);
+  Arena* arena = arena_of(span);
   if (arena == nullptr) return false;
+  if (span->kind == pages::SpanKind::heap_segment) {
+    ThreadCache* cache = ThreadCache::mine();
+    if (cache != nullptr && cache_free(*cache, span, p)) return true;
+  }
+  // Large, direct, cache off or full, or not a live block (the locked check decides).
   platform::LockGuard guard(arena->lock);
   if (!arena->heap.owns_live_block(p)) return false;
   arena->heap.deallocate(p);
   ++arena->frees;
   return true;
 }
+
+bool Arenas::cache_free(ThreadCache& cache, const pages::Span* span, void* p) {
+  Chunk* chunk = live_small_chunk(span, p);
+  if (chunk == nullptr) return false;
+  std::size_t size = chunk->head_relaxed() & ~kFlags;
+  if (cache.put(chunk, size)) return true;
+  make_room(cache, size);
+  return cache.put(chunk, size);
+}
+
+void Arenas::make_room(ThreadCache& cache, std::size_t chunk_size) {
+  if (cache.over_budget(chunk_size)) {
+    flush_classes(cache, true);
+    return;
+  }
+  Chunk* batch[ThreadCache::kSlots];
+  std::size_t size_class = ThreadCache::class_of(chunk_size);
+  release_cached(batch, cache.remove(size_class, cache.count(size_class) / 2, batch));
+}
+
+void Arenas::flush_classes(ThreadCache& cache, bool keep_half) {
+  Chunk* batch[4 * ThreadCache::kSlots];
+  std::size_t count = 0;
+  for (std::size_t size_class = 0; size_class < ThreadCache::kClasses; ++size_class) {
+    if (count + ThreadCache::kSlots > std::size(batch)) {
+      release_cached(batch, count);
+      count = 0;
+    }
+    count += cache.remove(size_class, keep_half ? cache.count(size_class) / 2 : 0, batch + count);
+  }
+  release_cached(batch, count);
+}
+
+void Arenas::release_cached(Chunk** chunks, std::size_t count) {
+  Arena* owners[4 * ThreadCache::kSlots];
+  if (count > std::size(owners)) count = std::size(owners);  // callers pass at most this
+  for (std::size_t i = 0; i < count; ++i) owners[i] = owner_of(chunks[i]->payload());
+  for (std::size_t i = 0; i < count; ++i) {
+    Arena* arena = owners[i];
+    if (arena == nullptr) continue;
+    platform::LockGuard guard(arena->lock);
+    for (std::size_t j = i; j < count; ++j) {
+      if (owners[j] != arena) continue;
+      owners[j] = nullptr;
+      Chunk* chunk = chunks[j];
+      // A chunk no longer marked was damaged while cached: leave it rather than guess.
+      if (!chunk->cached()) continue;
+      chunk->clear_cached();
+      arena->heap.deallocate(chunk->payload());
+    }
+  }
+}
+
+void Arenas::flush_cache(ThreadCache& cache) { flush_classes(cache, false); }
+
+void Arenas::flush_thread_cache() {
+  if (ThreadCache* cache = ThreadCache::current()) flush_cache(*cache);
+}
+
+void Arenas::set_thread_cache_enabled(bool enabled) { ThreadCache::reset_for_thread(enabled); }
 
 void* Arenas::reallocate(void* p, std::size_t bytes, bool* invalid) {
   *invalid = false;
@@ -140,13 +278,26 @@ CheckResult Arenas::check() {
     CheckResult result = arena.heap.check();
     if (!result.ok) return result;
   }
+  // Only the calling thread's cache can be read entry by entry: the others change
+  // under us. Theirs report damage they met when taking an entry.
+  if (ThreadCache* cache = ThreadCache::current()) {
+    std::uintptr_t address = 0;
+    if (const char* problem = cache->verify(&address)) return CheckResult{false, problem, address};
+  }
+  ThreadCache::lock_registry();
+  ThreadCache::Totals caches = ThreadCache::totals_locked();
+  ThreadCache::unlock_registry();
+  if (caches.damaged != 0) return CheckResult{false, "thread cache entry damaged while cached", caches.damaged};
   return CheckResult{};
 }
 
 ArenaStats Arenas::stats() {
   ArenaStats total;
+  // Every lock at once, so no refill or flush moves chunks between heaps and caches
+  // while they are counted.
+  ThreadCache::lock_registry();
+  for (Arena& arena : arenas_) arena.lock.lock();
   for (Arena& arena : arenas_) {
-    platform::LockGuard guard(arena.lock);
     HeapStats s = arena.heap.stats();
     total.heap.in_use_bytes += s.in_use_bytes;
     total.heap.peak_in_use_bytes += s.peak_in_use_bytes;
@@ -159,10 +310,21 @@ ArenaStats Arenas::stats() {
     total.allocations += arena.allocations;
     total.frees += arena.frees;
   }
+  ThreadCache::Totals caches = ThreadCache::totals_locked();
+  for (Arena& arena : arenas_) arena.lock.unlock();
+  ThreadCache::unlock_registry();
+  // Cached chunks are in use to their heaps but not live.
+  total.cached_chunks = caches.chunks;
+  total.cached_bytes = caches.bytes;
+  total.heap.live_chunks -= caches.chunks < total.heap.live_chunks ? caches.chunks : total.heap.live_chunks;
+  total.heap.in_use_bytes -= caches.bytes < total.heap.in_use_bytes ? caches.bytes : total.heap.in_use_bytes;
+  total.allocations += caches.hits;
+  total.frees += caches.puts;
   return total;
 }
 
 std::size_t Arenas::trim() {
+  flush_thread_cache();
   std::size_t released = 0;
   for (Arena& arena : arenas_) {
     platform::LockGuard guard(arena.lock);
@@ -172,6 +334,7 @@ std::size_t Arenas::trim() {
 }
 
 void Arenas::lock_all() {
+  ThreadCache::lock_registry();
   for (Arena& arena : arenas_) arena.lock.lock();
   pages::page_allocator().lock();
 }
@@ -179,11 +342,15 @@ void Arenas::lock_all() {
 void Arenas::unlock_all() {
   pages::page_allocator().unlock();
   for (Arena& arena : arenas_) arena.lock.unlock();
+  ThreadCache::unlock_registry();
 }
 
 void Arenas::reset_locks_after_fork() {
   pages::page_allocator().reset_lock_after_fork();
   for (Arena& arena : arenas_) arena.lock.reset();
+  ThreadCache::reset_registry_lock_after_fork();
+  // Only the forking thread survived: the other threads' caches go back to the heaps.
+  ThreadCache::reclaim_other_threads();
 }
 
 }  // namespace dbgalloc::heap

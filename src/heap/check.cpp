@@ -1,5 +1,6 @@
 // Heap::check(): the full invariant walk listed in heap.hpp. Used by tests, fuzzers and
-// the exit-time corruption sweep; it only reads.
+// the exit-time corruption sweep; it only reads. The walks skip cached chunks (in use to
+// the heap, held by a thread cache, not live: see chunk.hpp).
 #include "heap/chunk.hpp"
 
 namespace dbgalloc::heap {
@@ -58,6 +59,8 @@ CheckResult Heap::check() const {
       Chunk* next = c->after();
       if (c->in_use() != next->prev_in_use()) return fail("PINUSE of next chunk disagrees", next->address());
       if (c->in_use()) {
+        // A cached chunk counts as in use: the heap handed it to a thread cache.
+        if (c->cached() && size > kMaxCachedChunk) return fail("cache mark on a chunk too large to cache", c->address());
         in_use += size;
         ++live;
         previous_free = false;
@@ -100,7 +103,7 @@ void Heap::walk_live(Visitor visit, void* context) const {
       // A program overflow may have overwritten chunk headers: stop at the first one that
       // does not fit its segment (check() names it) rather than read past the segment.
       if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) break;
-      if (c->in_use()) visit(c->payload(), c->size() - kHeaderSize, context);
+      if (c->in_use() && !c->cached()) visit(c->payload(), c->size() - kHeaderSize, context);
     }
   }
   for (pages::Span* span = direct_; span != nullptr; span = span->list_next) {
@@ -121,7 +124,7 @@ void* Heap::find_live_block_containing(std::uintptr_t address) const {
     if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) return nullptr;
     std::uintptr_t payload = c->address() + kHeaderSize;
     if (address >= payload && address < c->address() + c->size()) {
-      return c->in_use() ? reinterpret_cast<void*>(payload) : nullptr;
+      return c->in_use() && !c->cached() ? reinterpret_cast<void*>(payload) : nullptr;
     }
   }
   return nullptr;

@@ -18,6 +18,11 @@ constexpr std::size_t kFirstSegment = 1 << 20;
 constexpr std::size_t kMaxSegment = 64 << 20;
 // Room before the first chunk (the Segment record) and the fence at the end.
 constexpr std::size_t kSegmentOverhead = 2 * Heap::kHeaderSize;
+// Thread caches (thread_cache.hpp) hold chunks of at most this size.
+constexpr std::size_t kMaxCachedChunk = 1024;
+// A cached chunk's footer holds its address xor this seal. The low bits are set, so
+// the mark never equals a chunk size (a multiple of 16), nor 0.
+constexpr std::uintptr_t kCacheSeal = 0x5eedcacedc0de00bULL;
 
 inline std::size_t chunk_size_for(std::size_t bytes) {
   std::size_t size = (bytes + Heap::kHeaderSize + Heap::kAlignment - 1) & ~(Heap::kAlignment - 1);
@@ -50,6 +55,23 @@ struct Heap::Chunk {
   DBGALLOC_NO_ASAN void set_links(Chunk* next, Chunk* previous) { fd = next; bk = previous; }
   DBGALLOC_NO_ASAN void set_next_link(Chunk* next) { fd = next; }
   DBGALLOC_NO_ASAN void set_prev_link(Chunk* previous) { bk = previous; }
+
+  // Cached chunks (thread_cache.hpp) are in use to the heap but not live to anyone
+  // else. The mark is in the chunk's footer, the next chunk's prev_size: while a chunk
+  // is in use nothing else reads or writes that word (the heap clears it whenever it
+  // hands a chunk out or resizes one), and it lies outside the payload. The cache's
+  // owner sets and clears it without the arena lock, so these accesses are atomic:
+  // an allocation from the cache sets the block up while it is still marked, then
+  // clears the mark with a release store; walkers load it with acquire.
+  // head_relaxed() reads a head that a lock holder may be changing (only PINUSE).
+  DBGALLOC_NO_ASAN std::size_t head_relaxed() const { return __atomic_load_n(&head, __ATOMIC_RELAXED); }
+  DBGALLOC_NO_ASAN std::uintptr_t cache_mark() const { return address() ^ kCacheSeal; }
+  DBGALLOC_NO_ASAN std::size_t* footer_word() const {
+    return reinterpret_cast<std::size_t*>(address() + (head_relaxed() & ~kFlags));
+  }
+  DBGALLOC_NO_ASAN bool cached() const { return __atomic_load_n(footer_word(), __ATOMIC_ACQUIRE) == cache_mark(); }
+  DBGALLOC_NO_ASAN void set_cached() { __atomic_store_n(footer_word(), cache_mark(), __ATOMIC_RELEASE); }
+  DBGALLOC_NO_ASAN void clear_cached() { __atomic_store_n(footer_word(), std::size_t{0}, __ATOMIC_RELEASE); }
 
   Chunk* after() { return at(reinterpret_cast<char*>(this) + size()); }
   Chunk* before() { return at(reinterpret_cast<char*>(this) - prev()); }

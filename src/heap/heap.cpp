@@ -90,6 +90,8 @@ void Heap::mark_in_use(Chunk* chunk) {
   chunk->add_flags(kCInUse);
   Chunk* next = chunk->after();
   next->add_flags(kPInUse);
+  // An earlier chunk that ended here may have left a cache mark in this footer.
+  chunk->clear_cached();
   poison::unpoison(chunk->payload(), chunk->size() - kHeaderSize);
 }
 
@@ -206,6 +208,9 @@ void Heap::free_chunk(Chunk* chunk) {
   std::size_t size = chunk->size();
   poison::poison(chunk->payload(), size - kHeaderSize);
   if (!chunk->prev_in_use()) {
+    // Its header stays inside the merged chunk: it must not read as in use, or a
+    // second free of the same pointer would pass owns_live_block.
+    chunk->clear_flags(kCInUse);
     Chunk* previous = chunk->before();
     unlink_free(previous);
     size += previous->size();
@@ -274,6 +279,7 @@ bool Heap::resize_in_place(void* payload, std::size_t bytes) {
     Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + want);
     poison::poison(rest, kHeaderSize);
     chunk->set_head(want | chunk->flags());
+    chunk->clear_cached();  // the new footer held payload bytes
     rest->set_head((size - want) | kPInUse | kCInUse);
     stats_.in_use_bytes -= size - want;
     free_chunk(rest);
@@ -319,7 +325,7 @@ bool Heap::owns_live_block(const void* payload) const {
   if (chunk->direct() || !chunk->in_use()) return false;
   std::size_t size = chunk->size();
   if (size < kMinChunk || chunk->address() + size > fence_address(span)) return false;
-  return chunk->after()->prev_in_use();
+  return chunk->after()->prev_in_use() && !chunk->cached();
 }
 
 std::size_t Heap::trim() {

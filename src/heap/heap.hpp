@@ -23,6 +23,13 @@
 // 640 large bins, sixteen per power of two, each kept sorted by size so the first
 // chunk that fits is the best fit. A bitmap marks the non-empty bins.
 //
+// Thread caches (thread_cache.hpp, driven by arenas.hpp) hold chunks the heap handed
+// out: such a cached chunk is in use here (CINUSE, counted in in-use bytes) and carries
+// a mark in its footer (chunk.hpp), which nothing else uses while a chunk is in use.
+// walk_live, find_live_block_containing and owns_live_block treat it as not live. The
+// heap clears the footer whenever it hands a chunk out or resizes one, so a stale mark
+// never makes a live chunk look cached.
+//
 // Invariants (check() verifies all of them):
 //  - chunk sizes are >= kMinChunk, multiples of 16, and tile each segment exactly up
 //    to its fence;
@@ -32,7 +39,9 @@
 //  - a free chunk's footer (next chunk's prev_size) equals its size;
 //  - the bins hold exactly the free chunks, each in the bin its size maps to, lists are
 //    well linked, large bins sorted, and the bitmap agrees with emptiness;
-//  - the in-use byte count equals the sum of in-use chunk sizes.
+//  - the in-use byte count equals the sum of in-use chunk sizes (cached ones included);
+//  - a cached chunk is at most kMaxCachedChunk (Arenas::check() also verifies the
+//    calling thread's cache entry by entry).
 //
 // A Heap is not thread-safe: the caller holds its lock.
 #pragma once

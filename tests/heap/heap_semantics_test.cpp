@@ -147,6 +147,21 @@ TEST(Heap, owns_live_block_rejects_freed_interior_and_foreign_pointers) {
   h.heap.deallocate(keep);
 }
 
+TEST(Heap, a_block_merged_into_free_neighbours_on_both_sides_is_not_live_again) {
+  ScopedHeap h;
+  void* a = h.heap.allocate(100);
+  void* b = h.heap.allocate(100);
+  void* c = h.heap.allocate(100);
+  void* d = h.heap.allocate(100);
+  h.heap.deallocate(a);
+  h.heap.deallocate(c);
+  h.heap.deallocate(b);  // a, b and c are one free chunk now
+  EXPECT_FALSE(h.heap.owns_live_block(b));
+  EXPECT_FALSE(h.heap.owns_live_block(c));
+  expect_sound(h.heap);
+  h.heap.deallocate(d);
+}
+
 TEST(Heap, trim_returns_fully_free_segments_to_the_os) {
   ScopedHeap h;
   std::vector<void*> blocks;
