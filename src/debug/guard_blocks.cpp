@@ -32,18 +32,86 @@ GuardRecord* GuardBlocks::new_record() {
   return record;
 }
 
+void GuardBlocks::free_record(GuardRecord* record) {
+  record->span = nullptr;
+  record->next_free = free_records_;
+  free_records_ = record;
+}
+
+GuardBlocks::PoolList* GuardBlocks::pool_list(std::size_t usable, bool left_guard) {
+  std::size_t pages = usable / platform::page_size();
+  if (pages == 0 || pages > kPoolPages) return nullptr;
+  return &pool_[left_guard ? 1 : 0][pages - 1];
+}
+
+GuardRecord* GuardBlocks::take_pooled(PoolList* list) {
+  GuardRecord* record = list->oldest;
+  if (record == nullptr) return nullptr;
+  list->oldest = record->next_free;
+  if (list->oldest == nullptr) list->newest = nullptr;
+  --list->count;
+  --stats_.pooled_spans;
+  pooled_bytes_ -= record->span->size;
+  record->next_free = nullptr;
+  return record;
+}
+
+GuardRecord* GuardBlocks::take_oldest_of_longest() {
+  PoolList* longest = nullptr;
+  for (auto& side : pool_) {
+    for (PoolList& list : side) {
+      if (list.count > 0 && (longest == nullptr || list.count > longest->count)) longest = &list;
+    }
+  }
+  return longest != nullptr ? take_pooled(longest) : nullptr;
+}
+
+// A record taken out of every list: unmaps its span, then recycles the record.
+void GuardBlocks::unmap_detached(GuardRecord* record) {
+  pages::page_allocator().release(record->span);
+  platform::LockGuard guard(lock_);
+  free_record(record);
+}
+
 GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool left_guard) {
   const std::size_t page = platform::page_size();
   if (alignment > page) return nullptr;  // such blocks use canaries
   std::size_t rounded = pages::round_up(size == 0 ? 1 : size, alignment);
   std::size_t usable = pages::round_up(rounded, page);
+  GuardRecord* pooled = nullptr;
+  GuardRecord* victim = nullptr;
   {
     platform::LockGuard guard(lock_);
-    if (stats_.live_spans >= max_spans_) {
-      ++stats_.fallbacks;
-      return nullptr;
+    if (PoolList* list = pool_list(usable, left_guard)) pooled = take_pooled(list);
+    if (pooled == nullptr && stats_.live_spans + stats_.pooled_spans >= max_spans_) {
+      // Over the map budget: give up a pooled span of another shape, else a canary block.
+      victim = take_oldest_of_longest();
+      if (victim == nullptr) {
+        ++stats_.fallbacks;
+        return nullptr;
+      }
     }
     ++stats_.live_spans;  // reserved; undone below on failure
+  }
+  if (victim != nullptr) unmap_detached(victim);
+  if (pooled != nullptr) {
+    pages::Span* span = pooled->span;
+    // One mprotect: the pages are still there, and so is the guard page.
+    if (platform::protect_read_write(reinterpret_cast<void*>(span->base), span->size)) {
+      pooled->closed = false;
+      pooled->user = left_guard ? span->base : span->base + span->size - rounded;
+      platform::LockGuard guard(lock_);
+      ++stats_.reused_spans;
+      return pooled;
+    }
+    // Reopening splits the mapping in two, which the kernel refuses at its map limit.
+    {
+      platform::LockGuard guard(lock_);
+      --stats_.live_spans;
+      ++stats_.fallbacks;
+    }
+    unmap_detached(pooled);
+    return nullptr;
   }
   pages::Span* span = pages::page_allocator().allocate(usable, pages::SpanKind::guard_block, &guard_owner_tag,
                                                        left_guard ? page : 0, left_guard ? 0 : page);
@@ -57,6 +125,8 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
   }
   record->span = span;
   record->user = left_guard ? span->base : span->base + span->size - rounded;
+  record->next_free = nullptr;
+  record->closed = false;
   span->owner_data = reinterpret_cast<std::uintptr_t>(record);
   return record;
 }
@@ -68,16 +138,49 @@ GuardRecord* GuardBlocks::record_at(std::uintptr_t address) {
 }
 
 void GuardBlocks::protect(GuardRecord* record) {
-  platform::protect_none(reinterpret_cast<void*>(record->span->base), record->span->size);
+  if (platform::protect_none(reinterpret_cast<void*>(record->span->base), record->span->size)) record->closed = true;
 }
 
 void GuardBlocks::release(GuardRecord* record) {
-  pages::page_allocator().release(record->span);
-  platform::LockGuard guard(lock_);
-  record->span = nullptr;
-  record->next_free = free_records_;
-  free_records_ = record;
-  --stats_.live_spans;
+  if (!record->closed) protect(record);
+  GuardRecord* victim = nullptr;
+  bool pooled = false;
+  {
+    platform::LockGuard guard(lock_);
+    --stats_.live_spans;
+    PoolList* list = record->closed ? pool_list(record->span->size, record->span->guard_before > 0) : nullptr;
+    if (list != nullptr) {
+      if (stats_.pooled_spans >= kPoolMaxSpans || pooled_bytes_ + record->span->size > kPoolMaxBytes)
+        victim = take_oldest_of_longest();
+      if (stats_.pooled_spans < kPoolMaxSpans && pooled_bytes_ + record->span->size <= kPoolMaxBytes) {
+        record->next_free = nullptr;
+        if (list->newest != nullptr) {
+          list->newest->next_free = record;
+        } else {
+          list->oldest = record;
+        }
+        list->newest = record;
+        ++list->count;
+        ++stats_.pooled_spans;
+        pooled_bytes_ += record->span->size;
+        pooled = true;
+      }
+    }
+  }
+  if (victim != nullptr) unmap_detached(victim);
+  if (!pooled) unmap_detached(record);
+}
+
+void GuardBlocks::drain_pool() {
+  for (;;) {
+    GuardRecord* victim = nullptr;
+    {
+      platform::LockGuard guard(lock_);
+      victim = take_oldest_of_longest();
+    }
+    if (victim == nullptr) return;
+    unmap_detached(victim);
+  }
 }
 
 void GuardBlocks::count_fallback() {

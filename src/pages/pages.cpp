@@ -14,6 +14,13 @@ constexpr std::size_t kDescriptorSlab = 64 * 1024;
 
 // Constant-initialised so it works before any constructor, including ours, has run.
 constinit PageAllocator global_pages;
+
+bool make_guard(std::uintptr_t begin, std::size_t bytes) {
+  auto* address = reinterpret_cast<void*>(begin);
+  // A core dump loses nothing (no access, no contents); a refusal only costs speed.
+  platform::exclude_from_core_dump(address, bytes);
+  return platform::protect_none(address, bytes);
+}
 }  // namespace
 
 PageAllocator& page_allocator() { return global_pages; }
@@ -111,10 +118,12 @@ Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std
   span->kind = kind;
   span->owner = owner;
 
-  // Each guard splits the mapping; near vm.max_map_count this is what fails first.
+  // Each guard splits the mapping; near vm.max_map_count this is what fails first. A
+  // guard stays a mapping of its own even when the usable range is PROT_NONE too (its
+  // flags differ), so protecting and reopening the usable range never splits or merges.
   bool ok = true;
-  if (guard_before > 0) ok = platform::protect_none(reinterpret_cast<void*>(map_begin), guard_before);
-  if (ok && guard_after > 0) ok = platform::protect_none(reinterpret_cast<void*>(base + bytes), guard_after);
+  if (guard_before > 0) ok = make_guard(map_begin, guard_before);
+  if (ok && guard_after > 0) ok = make_guard(base + bytes, guard_after);
   if (ok) ok = map_.assign(map_begin, span->map_size(), span);
   if (!ok) {
     map_.assign(map_begin, span->map_size(), nullptr);

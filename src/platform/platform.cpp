@@ -57,6 +57,7 @@ bool protect_read_write(void* addr, std::size_t bytes) {
   return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 bool discard(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_DONTNEED) == 0; }
+bool exclude_from_core_dump(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_DONTDUMP) == 0; }
 
 namespace {
 // gettid is a system call; every allocation and free records it, so it is cached.

@@ -23,6 +23,11 @@ bool protect_none(void* addr, std::size_t bytes);
 bool protect_read_write(void* addr, std::size_t bytes);
 // Hands the pages back to the kernel; the range stays mapped and reads as zero.
 bool discard(void* addr, std::size_t bytes);
+// Leaves the range out of core dumps (MADV_DONTDUMP). For guard pages this also keeps
+// them a mapping of their own: the kernel never merges ranges whose flags differ, so
+// mprotect on the block next to a guard changes one whole mapping in place instead of
+// splitting and merging mappings (about three times cheaper).
+bool exclude_from_core_dump(void* addr, std::size_t bytes);
 
 int thread_id();
 // In a forked child: the calling thread's id changed.
