@@ -1,4 +1,7 @@
+// Quarantine: see quarantine.hpp for the ring, its growth and the accounting.
 #include "debug/quarantine.hpp"
+
+#include <cstring>
 
 #include "platform/platform.hpp"
 
@@ -10,12 +13,37 @@ void Quarantine::configure(std::size_t max_bytes, std::size_t max_blocks) {
   max_blocks_ = max_blocks;
 }
 
+bool Quarantine::map_ring() {
+  if (map_failed_) return false;
+  // One slot more than the count budget: push first, then evict.
+  std::size_t capacity = max_blocks_ + 1;
+  ring_ = static_cast<Entry*>(platform::map(capacity * sizeof(Entry)));
+  if (ring_ == nullptr) {
+    map_failed_ = true;
+    return false;
+  }
+  capacity_ = capacity;
+  active_ = capacity < kInitialActive ? capacity : kInitialActive;
+  head_ = 0;
+  return true;
+}
+
+// The ring is full (count_ == active_): double it. The oldest run, [head_, active_),
+// moves up to end at the new top; the wrapped run [0, head_) stays where it is.
+void Quarantine::grow_ring() {
+  std::size_t grown = active_ * 2 < capacity_ ? active_ * 2 : capacity_;
+  std::size_t run = active_ - head_;
+  std::memmove(ring_ + (grown - run), ring_ + head_, run * sizeof(Entry));
+  head_ = grown - run;
+  active_ = grown;
+}
+
 std::size_t Quarantine::pop_locked(Entry* out, std::size_t max, bool drain_all) {
   std::size_t n = 0;
   while (n < max && count_ > 0 && (drain_all || over_budget())) {
     out[n++] = ring_[head_];
-    bytes_ -= ring_[head_].bytes;
-    head_ = (head_ + 1) % capacity_;
+    entries_bytes_ -= ring_[head_].bytes;
+    head_ = head_ + 1 == active_ ? 0 : head_ + 1;
     --count_;
   }
   return n;
@@ -25,21 +53,18 @@ bool Quarantine::push(Entry entry, Entry* evicted, std::size_t max_evicted, std:
   *evicted_count = 0;
   platform::LockGuard guard(lock_);
   if (max_blocks_ == 0 || max_bytes_ == 0 || entry.bytes > max_bytes_) return false;
-  if (ring_ == nullptr) {
-    if (map_failed_) return false;
-    // One slot more than the count budget: push first, then evict.
-    std::size_t capacity = max_blocks_ + 1;
-    ring_ = static_cast<Entry*>(platform::map(capacity * sizeof(Entry)));
-    if (ring_ == nullptr) {
-      map_failed_ = true;
-      return false;
+  if (ring_ == nullptr && !map_ring()) return false;
+  if (count_ == active_) {
+    if (active_ < capacity_) {
+      grow_ring();
+    } else {
+      *evicted_count = pop_locked(evicted, 1, true);
     }
-    capacity_ = capacity;
   }
-  if (count_ == capacity_) *evicted_count = pop_locked(evicted, 1, true);
-  ring_[(head_ + count_) % capacity_] = entry;
+  std::size_t tail = head_ + count_;
+  ring_[tail < active_ ? tail : tail - active_] = entry;
   ++count_;
-  bytes_ += entry.bytes;
+  entries_bytes_ += entry.bytes;
   *evicted_count += pop_locked(evicted + *evicted_count, max_evicted - *evicted_count, false);
   return true;
 }

@@ -1,10 +1,27 @@
 // Quarantine: a FIFO of freed blocks held back from reuse, so a use after free touches
 // memory that is still filled (or PROT_NONE, for guard blocks) rather than a new block.
 //
-// A ring of entries in internal memory (mapped on first use, never the tracked heap),
-// bounded by bytes and by count. push() takes the newest block; whatever falls out of
-// the budget is handed back to the caller, which verifies and releases it outside the
-// lock (verification may report, and reporting may allocate).
+// A ring of entries in internal memory (never the tracked heap), bounded by bytes and
+// by count. push() takes the newest block; whatever falls out of the budget is handed
+// back to the caller, which verifies and releases it outside the lock (verification
+// may report, and reporting may allocate).
+//
+// Memory: one mapping of (max_blocks + 1) entries, made on first push (MAP_NORESERVE
+// reserve: untouched pages cost nothing). Only its first `active` entries are used as
+// the ring: `active` starts at kInitialActive and doubles (up to the whole mapping)
+// when the ring is full, the wrapped part of the FIFO moving up into the new room. So
+// the pages touched are those of twice the most blocks ever held at once, not the
+// whole mapping, which a ring cycling through all of it would touch in the end.
+//
+// Accounting: the byte budget covers what the quarantine pins, the held blocks' costs
+// (the caller's figure, e.g. the whole heap chunk) plus the ring's own active entries
+// (bytes() reports both). Entries keep the caller's cost unchanged: the leak scanner
+// recognises ring entries by it (report/leak_scan.cpp, quarantine_entry), and by the
+// mapping's size, which does not change.
+//
+// Invariants (under the lock): count <= active <= capacity; the held entries are
+// ring[(head + i) % active] for i < count, oldest first; entries_bytes is the sum of
+// their costs.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +37,8 @@ class Quarantine {
     std::uintptr_t user;
     std::size_t bytes;
   };
+  // Ring entries in use before the first growth: one 64 KiB run of the mapping.
+  static constexpr std::size_t kInitialActive = 4096;
 
   void configure(std::size_t max_bytes, std::size_t max_blocks);
   // False when the block cannot be held (no budget, or the ring could not be mapped):
@@ -33,26 +52,33 @@ class Quarantine {
   template <typename Visit>
   void for_each(Visit visit) {
     platform::LockGuard guard(lock_);
-    for (std::size_t i = 0; i < count_; ++i) visit(ring_[(head_ + i) % capacity_]);
+    for (std::size_t i = 0; i < count_; ++i) visit(ring_[(head_ + i) % active_]);
   }
 
-  std::size_t bytes() const { return bytes_; }
+  // Bytes charged against the budget: held blocks' costs plus the active ring.
+  std::size_t bytes() const { return entries_bytes_ + ring_bytes(); }
   std::size_t blocks() const { return count_; }
+  // Ring entries in use (for tests): the ring's touched memory is this many entries.
+  std::size_t active_entries() const { return active_; }
 
   void lock() { lock_.lock(); }
   void unlock() { lock_.unlock(); }
   void reset_lock_after_fork() { lock_.reset(); }
 
  private:
-  bool over_budget() const { return bytes_ > max_bytes_ || count_ > max_blocks_; }
+  std::size_t ring_bytes() const { return active_ * sizeof(Entry); }
+  bool over_budget() const { return entries_bytes_ + ring_bytes() > max_bytes_ || count_ > max_blocks_; }
+  bool map_ring();
+  void grow_ring();
   std::size_t pop_locked(Entry* out, std::size_t max, bool drain_all);
 
   platform::Lock lock_;
   Entry* ring_ = nullptr;
-  std::size_t capacity_ = 0;
+  std::size_t capacity_ = 0;  // entries mapped
+  std::size_t active_ = 0;    // entries used as the ring, <= capacity_
   std::size_t head_ = 0;
   std::size_t count_ = 0;
-  std::size_t bytes_ = 0;
+  std::size_t entries_bytes_ = 0;
   std::size_t max_bytes_ = 0;
   std::size_t max_blocks_ = 0;
   bool map_failed_ = false;
