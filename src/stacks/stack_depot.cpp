@@ -91,6 +91,58 @@ bool StackDepot::equals(StackId id, std::uint64_t hash, const std::uintptr_t* fr
          std::memcmp(record->frames, frames, count * sizeof(std::uintptr_t)) == 0;
 }
 
+StackDepot::Probe StackDepot::probe_level(char* base, unsigned level, std::uint64_t hash,
+                                          const std::uintptr_t* frames, std::size_t count, ProbeMode mode,
+                                          StackId* mine, StackId* found) {
+  std::size_t slots_in_level = first_slots_ << level;
+  std::size_t mask = slots_in_level - 1;
+  auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(base) + first_slots_ * ((std::size_t{1} << level) - 1);
+  std::uint64_t tag = hash & 0xffffffff00000000ull;
+  for (std::size_t probe = 0; probe < kMaxProbes; ++probe) {
+    std::atomic<std::uint64_t>& slot = slots[(hash + probe) & mask];
+    std::uint64_t value = slot.load(std::memory_order_acquire);
+    while (value == 0) {
+      // Slots fill in probe order, so the stack is in no later slot of this level.
+      if (mode == ProbeMode::look) return Probe::closed;
+      std::uint64_t desired = kSealed;
+      if (mode == ProbeMode::publish) {
+        if (*mine == kNoStack) {
+          *mine = allocate_record(hash, frames, count);
+          if (*mine == kNoStack) return Probe::spent;
+        }
+        desired = tag | *mine;
+      }
+      if (slot.compare_exchange_strong(value, desired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        if (mode == ProbeMode::seal) return Probe::closed;
+        stored_.fetch_add(1, std::memory_order_relaxed);
+        std::uint32_t used = level_used_[level].fetch_add(1, std::memory_order_relaxed) + 1;
+        if (used > slots_in_level / 2) raise_level(level + 1);
+        *found = *mine;
+        return Probe::found;
+      }
+      // Lost the race: `value` is the winner, which may be this very stack.
+    }
+    // A seal: a thread publishing in a later level closed this level's chain here.
+    if (value == kSealed) return Probe::closed;
+    if ((value & 0xffffffff00000000ull) == tag) {
+      auto id = static_cast<StackId>(value);
+      if (equals(id, hash, frames, count)) {
+        *found = id;
+        return Probe::found;
+      }
+    }
+  }
+  return Probe::closed;  // the window is full: nothing can be published in it
+}
+
+void StackDepot::raise_level(unsigned level) {
+  if (level >= levels_) return;
+  unsigned current = level_.load(std::memory_order_relaxed);
+  while (current < level &&
+         !level_.compare_exchange_weak(current, level, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+}
+
 StackId StackDepot::insert(const std::uintptr_t* frames, std::size_t count) {
   if (count == 0) return kNoStack;
   if (count > kMaxFrames) {
@@ -102,32 +154,28 @@ StackId StackDepot::insert(const std::uintptr_t* frames, std::size_t count) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return kDepotFull;
   }
-  auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(base);
   std::uint64_t hash = hash_frames(frames, count);
-  std::uint64_t tag = hash & 0xffffffff00000000ull;
   StackId mine = kNoStack;  // our record, written at most once per insert
-  for (std::size_t probe = 0; probe < kMaxProbes; ++probe) {
-    std::atomic<std::uint64_t>& slot = slots[(hash + probe) & mask_];
-    std::uint64_t value = slot.load(std::memory_order_acquire);
-    if (value == 0) {
-      if (mine == kNoStack) {
-        mine = allocate_record(hash, frames, count);
-        if (mine == kNoStack) break;
-      }
-      if (slot.compare_exchange_strong(value, tag | mine, std::memory_order_acq_rel,
-                                       std::memory_order_acquire)) {
-        stored_.fetch_add(1, std::memory_order_relaxed);
-        return mine;
-      }
-      // Lost the race: `value` is the winner, which may be this very stack.
+  StackId found = kNoStack;
+  unsigned current = level_.load(std::memory_order_acquire);
+  // Most inserts find a stored stack: look without writing first, from the current
+  // level down, since each level holds about as many stacks as all below it together.
+  for (unsigned level = current + 1; level-- > 0;) {
+    if (probe_level(base, level, hash, frames, count, ProbeMode::look, &mine, &found) == Probe::found) return found;
+  }
+  // A new stack: seal its chain in every level below the one it goes to, so no thread
+  // that still takes a lower level for the current one publishes it there too, then
+  // publish it (or find it, published meanwhile).
+  for (unsigned level = 0; level < levels_; ++level) {
+    ProbeMode mode = level < current ? ProbeMode::seal : ProbeMode::publish;
+    Probe result = probe_level(base, level, hash, frames, count, mode, &mine, &found);
+    if (result == Probe::found) {
+      if (mine != kNoStack && found != mine) wasted_.fetch_add(1, std::memory_order_relaxed);
+      return found;
     }
-    if ((value & 0xffffffff00000000ull) == tag) {
-      auto id = static_cast<StackId>(value);
-      if (equals(id, hash, frames, count)) {
-        if (mine != kNoStack) wasted_.fetch_add(1, std::memory_order_relaxed);
-        return id;
-      }
-    }
+    if (result == Probe::spent) break;
+    // Closed to us in the level meant for publishing: the next one becomes current.
+    if (mode == ProbeMode::publish) raise_level(level + 1);
   }
   if (mine != kNoStack) wasted_.fetch_add(1, std::memory_order_relaxed);
   dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -162,6 +210,8 @@ void StackDepot::release() {
   if (base != nullptr) platform::unmap(base - kSaltBytes, mapping_bytes());
   map_failed_.store(false, std::memory_order_relaxed);
   arena_used_.store(0, std::memory_order_relaxed);
+  level_.store(0, std::memory_order_relaxed);
+  for (auto& used : level_used_) used.store(0, std::memory_order_relaxed);
   stored_.store(0, std::memory_order_relaxed);
   dropped_.store(0, std::memory_order_relaxed);
   truncated_.store(0, std::memory_order_relaxed);
