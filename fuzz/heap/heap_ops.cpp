@@ -1,18 +1,30 @@
 // libFuzzer harness for the heap core: the input is a sequence of operations
 // (allocate, aligned allocate, free, realloc, in-place resize, calloc-style zeroed
-// allocate) on one Heap. Every block is filled with a pattern derived from its id and
-// verified when it is freed or moved; Heap::check() runs after every operation. In
-// this build the heap poisons everything but live payloads, so ASan also catches any
-// access outside what the heap handed out.
+// allocate). Every block is filled with a pattern derived from its id and verified
+// when it is freed or moved; check() runs after every operation. In this build the
+// heap poisons everything but live payloads (cached chunks included), so ASan also
+// catches any access outside what the heap handed out.
+//
+// The first byte picks the target: even, one Heap (the core alone); odd, the arenas
+// with this thread's cache (thread_cache.hpp), where the operations also include a
+// second free of the block just freed (must be refused), flushing the cache, trim,
+// frees made by a helper thread (cross-thread frees into its cache), the helper's
+// exit (its cache goes back to the heaps), and bursts of one size that overflow a
+// cache stack and refill it.
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
+#include "heap/arenas.hpp"
 #include "heap/heap.hpp"
 
 namespace {
 
+using dbgalloc::heap::Arenas;
 using dbgalloc::heap::CheckResult;
 using dbgalloc::heap::Heap;
 
@@ -70,10 +82,175 @@ void verify(const Slot& s, std::size_t length) {
   }
 }
 
-void check(const Heap& heap) {
-  CheckResult result = heap.check();
+void expect_sound(CheckResult result) {
   if (!result.ok) {
     __builtin_printf("heap check failed: %s at %#zx\n", result.problem, static_cast<std::size_t>(result.address));
+    abort();
+  }
+}
+
+void check(const Heap& heap) { expect_sound(heap.check()); }
+
+// A second thread that frees blocks it is handed (into its own cache) and can be told
+// to exit (its cache then goes back to the heaps) and be started again.
+class Helper {
+ public:
+  ~Helper() { stop(); }
+  bool free_block(void* p) {
+    start();
+    std::unique_lock<std::mutex> lock(mutex_);
+    job_ = p;
+    pending_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !pending_; });
+    return result_;
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      quit_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+    quit_ = false;
+  }
+
+ private:
+  void start() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  }
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return pending_ || quit_; });
+      if (quit_) return;
+      result_ = dbgalloc::heap::arenas().deallocate(job_);
+      pending_ = false;
+      changed_.notify_all();
+    }
+  }
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  void* job_ = nullptr;
+  bool pending_ = false;
+  bool quit_ = false;
+  bool result_ = false;
+};
+
+void run_on_arenas(Input& in) {
+  static Helper helper;
+  Arenas& arenas = dbgalloc::heap::arenas();
+  // Two arenas: this thread's and (most often) the helper's; check() walks fewer heaps.
+  arenas.set_count(2);
+  Slot slots[kSlots];
+  std::uint32_t next_id = 1;
+  void* just_freed = nullptr;  // a second free of it must be refused
+  while (!in.empty()) {
+    std::uint8_t op = in.byte();
+    Slot& s = slots[in.byte() % kSlots];
+    void* freed_now = nullptr;
+    switch (op % 11) {
+      case 0:
+      case 1: {  // allocate (zeroed for op 1): small sizes mostly, so the cache serves them
+        if (s.p != nullptr) break;
+        std::size_t n = in.size_value();
+        s.p = static_cast<unsigned char*>(arenas.allocate(n));
+        if (s.p == nullptr) abort();
+        if (arenas.usable_size(s.p) < n) abort();
+        if (op % 11 == 1) std::memset(s.p, 0, n);
+        s.size = n;
+        s.id = next_id++;
+        fill(s);
+        break;
+      }
+      case 2: {  // aligned allocate
+        if (s.p != nullptr) break;
+        std::size_t alignment = std::size_t{1} << (in.byte() % 13);
+        std::size_t n = in.size_value();
+        s.p = static_cast<unsigned char*>(arenas.allocate_aligned(alignment, n));
+        if (s.p == nullptr || reinterpret_cast<std::uintptr_t>(s.p) % alignment != 0) abort();
+        s.size = n;
+        s.id = next_id++;
+        fill(s);
+        break;
+      }
+      case 3:
+      case 4: {  // free, by this thread (4) or the helper (3): a cross-thread free
+        if (s.p == nullptr) break;
+        verify(s, s.size);
+        bool freed = op % 11 == 3 ? helper.free_block(s.p) : arenas.deallocate(s.p);
+        if (!freed) abort();
+        freed_now = s.p;
+        s = Slot();
+        break;
+      }
+      case 5: {  // free again the block freed by the previous operation
+        if (just_freed != nullptr && arenas.deallocate(just_freed)) {
+          __builtin_printf("second free of %p accepted\n", just_freed);
+          abort();
+        }
+        break;
+      }
+      case 6: {  // realloc
+        if (s.p == nullptr) break;
+        std::size_t n = in.size_value();
+        bool invalid = false;
+        auto* p = static_cast<unsigned char*>(arenas.reallocate(s.p, n, &invalid));
+        if (p == nullptr || invalid) abort();
+        s.p = p;
+        verify(s, n < s.size ? n : s.size);
+        s.size = n;
+        s.id = next_id++;
+        fill(s);
+        break;
+      }
+      case 7:
+        arenas.flush_thread_cache();
+        break;
+      case 8:
+        if (in.byte() % 4 == 0) helper.stop();  // thread exit: its cache goes back
+        else arenas.trim();
+        break;
+      case 10: {  // a burst of one size: overflows its cache stack (flush), then refills
+        std::size_t n = in.size_value() % 1100;
+        std::size_t count = in.byte() % 80;
+        bool by_helper = (op & 0x80) != 0;
+        unsigned char* burst[80];
+        for (std::size_t i = 0; i < count; ++i) {
+          burst[i] = static_cast<unsigned char*>(arenas.allocate(n));
+          if (burst[i] == nullptr) abort();
+          if (n > 0) burst[i][0] = burst[i][n - 1] = static_cast<unsigned char>(i);
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+          if (n > 0 && (burst[i][0] != static_cast<unsigned char>(i) || burst[i][n - 1] != static_cast<unsigned char>(i))) abort();
+          bool freed = by_helper ? helper.free_block(burst[i]) : arenas.deallocate(burst[i]);
+          if (!freed) abort();
+        }
+        break;
+      }
+      default:  // a block freed by the helper comes back from its cache or the heap
+        if (s.p != nullptr) break;
+        s.p = static_cast<unsigned char*>(arenas.allocate(in.byte()));
+        if (s.p == nullptr) abort();
+        s.size = 0;
+        s.id = next_id++;
+        break;
+    }
+    just_freed = freed_now;
+    expect_sound(arenas.check());
+  }
+  for (Slot& s : slots) {
+    if (s.p == nullptr) continue;
+    verify(s, s.size);
+    if (!arenas.deallocate(s.p)) abort();
+  }
+  expect_sound(arenas.check());
+  arenas.flush_thread_cache();
+  dbgalloc::heap::ArenaStats stats = arenas.stats();
+  if (stats.heap.live_chunks != 0) {
+    __builtin_printf("%zu blocks still live\n", stats.heap.live_chunks);
     abort();
   }
 }
@@ -81,10 +258,14 @@ void check(const Heap& heap) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Input in(data, size);
+  if (in.byte() % 2 == 1) {
+    run_on_arenas(in);
+    return 0;
+  }
   static Heap heap;
   Slot slots[kSlots];
   std::uint32_t next_id = 1;
-  Input in(data, size);
   while (!in.empty()) {
     std::uint8_t op = in.byte();
     Slot& s = slots[in.byte() % kSlots];

@@ -56,6 +56,7 @@ void finish(Heap& heap, void* p, std::size_t* usable, const Arenas::Initializer&
 std::size_t refill_count(std::size_t chunk_size) {
   std::size_t n = 4096 / chunk_size;
   constexpr std::size_t kMost = ThreadCache::kSlots / 2;
+  static_assert(kMost <= ThreadCache::kSlots);
   return n < 2 ? 2 : (n > kMost ? kMost : n);
 }
 
@@ -109,24 +110,32 @@ void* Arenas::allocate_locked(std::size_t bytes, std::size_t* usable, const Init
 
 void* Arenas::allocate_and_refill(ThreadCache& cache, std::size_t chunk_size, std::size_t* usable,
                                   const Initializer& initializer) {
+  // Each chunk is a best fit of its own: carving one run for all of them was tried and
+  // left the small holes unused (containers workload 1.2x -> 1.5x glibc).
+  std::size_t room = ThreadCache::kSlots - cache.count(ThreadCache::class_of(chunk_size));
+  std::size_t budget = (ThreadCache::kMaxBytes - cache.bytes()) / chunk_size;
+  std::size_t extra = refill_count(chunk_size);
+  if (extra > room) extra = room;
+  if (extra > budget) extra = budget;
+  void* carved_chunks[ThreadCache::kSlots + 1];
+  int saved_errno = errno;
   Arena& arena = mine();
   platform::LockGuard guard(arena.lock);
-  void* p = arena.heap.allocate(chunk_size - Heap::kHeaderSize);
-  if (p == nullptr) return nullptr;
+  std::size_t carved = 0;
+  for (; carved < 1 + extra; ++carved) {
+    carved_chunks[carved] = arena.heap.allocate(chunk_size - Heap::kHeaderSize);
+    if (carved_chunks[carved] == nullptr) break;
+  }
+  if (carved == 0) return nullptr;
+  if (carved < 1 + extra) errno = saved_errno;  // the caller's block was carved
+  void* p = carved_chunks[0];
   ++arena.allocations;
   finish(arena.heap, p, usable, initializer);
-  int saved_errno = errno;
-  for (std::size_t n = refill_count(chunk_size); n > 0 && cache.has_room(chunk_size); --n) {
-    void* extra = arena.heap.allocate(chunk_size - Heap::kHeaderSize);
-    if (extra == nullptr) break;
-    // A fit too small to split is handed out whole: it may be a class larger.
-    Chunk* chunk = Chunk::of(extra);
-    if (chunk->size() > ThreadCache::kMaxChunk || !cache.adopt(chunk, chunk->size())) {
-      arena.heap.deallocate(extra);
-      break;
-    }
+  for (std::size_t i = 1; i < carved; ++i) {
+    Chunk* chunk = Chunk::of(carved_chunks[i]);
+    // A fit whose remainder was too small to split is a class larger (or too large).
+    if (chunk->size() > ThreadCache::kMaxChunk || !cache.adopt(chunk, chunk->size())) arena.heap.deallocate(carved_chunks[i]);
   }
-  errno = saved_errno;
   return p;
 }
 
@@ -273,8 +282,11 @@ bool Arenas::owns_live_block(const void* p) {
 }
 
 CheckResult Arenas::check() {
-  for (Arena& arena : arenas_) {
+  for (std::size_t index = 0; index < kMaxArenas; ++index) {
+    Arena& arena = arenas_[index];
     platform::LockGuard guard(arena.lock);
+    // Arenas past the count are never handed out: skip them while they hold nothing.
+    if (index >= count_ && arena.heap.stats().mapped_bytes == 0) continue;
     CheckResult result = arena.heap.check();
     if (!result.ok) return result;
   }

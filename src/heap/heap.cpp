@@ -12,7 +12,7 @@ namespace dbgalloc::heap {
 std::size_t Heap::bin_index(std::size_t chunk_size) {
   if (chunk_size < kSmallBins * kAlignment) return chunk_size >> 4;
   unsigned msb = 63 - static_cast<unsigned>(__builtin_clzll(chunk_size));
-  std::size_t index = kSmallBins + (msb - 10) * kLargeBinsPerPower +
+  std::size_t index = kSmallBins + (msb - kFirstLargeShift) * kLargeBinsPerPower +
                       ((chunk_size >> (msb - kLargeBinShift)) & (kLargeBinsPerPower - 1));
   return index < kBins ? index : kBins - 1;
 }
@@ -232,7 +232,8 @@ void Heap::free_chunk(Chunk* chunk) {
 void Heap::maybe_release_segment(Chunk* chunk) {
   // Keep one segment so a program that frees everything and starts again does not
   // pay for a fresh mapping each time.
-  if (stats_.segments <= 1) return;
+  // Segments are at least kFirstSegment: a smaller free chunk cannot cover one.
+  if (stats_.segments <= 1 || chunk->size() < kFirstSegment - kSegmentOverhead) return;
   pages::Span* span = pages::page_allocator().span_of(chunk->address());
   if (chunk->address() != first_chunk_address(span) || chunk->after()->address() != fence_address(span)) return;
   unlink_free(chunk);

@@ -19,7 +19,7 @@
 // Blocks of at least kDirectThreshold are mapped on their own (DIRECT flag; prev_size
 // then holds the offset of the chunk from its span's base).
 //
-// Free chunks sit in bins: 64 exact small bins (chunk sizes 32..1008, step 16) and
+// Free chunks sit in bins: 256 exact small bins (chunk sizes 32..4080, step 16) and
 // 640 large bins, sixteen per power of two, each kept sorted by size so the first
 // chunk that fits is the best fit. A bitmap marks the non-empty bins.
 //
@@ -116,12 +116,15 @@ class Heap {
   struct Chunk;
 
  private:
-  static constexpr std::size_t kSmallBins = 64;
+  // Exact bins up to 4 KiB: the fragments small-block churn leaves need no sorting.
+  static constexpr std::size_t kSmallBins = 256;
+  static constexpr unsigned kFirstLargeShift = 12;  // log2(kSmallBins * kAlignment)
+  static_assert((std::size_t{1} << kFirstLargeShift) == kSmallBins * kAlignment);
   // Sixteen large bins per power of two keep each sorted list short even when a
   // quarantine returns blocks in an order that fragments the heap.
   static constexpr unsigned kLargeBinShift = 4;
   static constexpr std::size_t kLargeBinsPerPower = std::size_t{1} << kLargeBinShift;
-  static constexpr std::size_t kBins = kSmallBins + 40 * kLargeBinsPerPower;  // 704, a multiple of 64
+  static constexpr std::size_t kBins = kSmallBins + 40 * kLargeBinsPerPower;  // 896, a multiple of 64
   static_assert(kBins % 64 == 0);
 
   static std::size_t bin_index(std::size_t chunk_size);

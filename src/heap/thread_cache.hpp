@@ -41,7 +41,7 @@ class ThreadCache {
  public:
   static constexpr std::size_t kMaxChunk = chunk_layout::kMaxCachedChunk;
   static constexpr std::size_t kClasses = kMaxChunk / Heap::kAlignment - 1;  // 32..1024
-  static constexpr std::size_t kSlots = 16;
+  static constexpr std::size_t kSlots = 32;
   static constexpr std::size_t kMaxBytes = 256 * 1024;
   // Largest request served from a cache: its chunk is kMaxChunk.
   static constexpr std::size_t kMaxRequest = kMaxChunk - Heap::kHeaderSize;
