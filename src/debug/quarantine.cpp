@@ -40,12 +40,17 @@ void Quarantine::grow_ring() {
 
 std::size_t Quarantine::pop_locked(Entry* out, std::size_t max, bool drain_all) {
   std::size_t n = 0;
-  while (n < max && count_ > 0 && (drain_all || over_budget())) {
+  // Once over budget, evict down to a low-water mark: evictions come in batches,
+  // whose cold blocks the caller fetches together.
+  if (over_budget()) evicting_ = true;
+  while (n < max && count_ > 0 && (drain_all || evicting_)) {
     out[n++] = ring_[head_];
     entries_bytes_ -= ring_[head_].bytes;
     head_ = head_ + 1 == active_ ? 0 : head_ + 1;
     --count_;
+    if (evicting_ && below_low_water()) evicting_ = false;
   }
+  if (count_ == 0) evicting_ = false;
   return n;
 }
 

@@ -39,6 +39,10 @@ class Quarantine {
   };
   // Ring entries in use before the first growth: one 64 KiB run of the mapping.
   static constexpr std::size_t kInitialActive = 4096;
+  // Eviction starts when a budget is exceeded and goes on until 1/kBatchFraction of
+  // it is free again, so blocks leave in batches (the caller prefetches a batch's cold
+  // lines together) rather than one per free.
+  static constexpr std::size_t kBatchFraction = 64;
 
   void configure(std::size_t max_bytes, std::size_t max_blocks);
   // False when the block cannot be held (no budget, or the ring could not be mapped):
@@ -68,6 +72,11 @@ class Quarantine {
  private:
   std::size_t ring_bytes() const { return active_ * sizeof(Entry); }
   bool over_budget() const { return entries_bytes_ + ring_bytes() > max_bytes_ || count_ > max_blocks_; }
+  // Once over budget, the quarantine evicts down to this mark: a batch at a time.
+  bool below_low_water() const {
+    return entries_bytes_ + ring_bytes() <= max_bytes_ - max_bytes_ / kBatchFraction &&
+           count_ <= max_blocks_ - max_blocks_ / kBatchFraction;
+  }
   bool map_ring();
   void grow_ring();
   std::size_t pop_locked(Entry* out, std::size_t max, bool drain_all);
@@ -82,6 +91,7 @@ class Quarantine {
   std::size_t max_bytes_ = 0;
   std::size_t max_blocks_ = 0;
   bool map_failed_ = false;
+  bool evicting_ = false;
 };
 
 }  // namespace dbgalloc::debug

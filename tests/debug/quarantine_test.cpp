@@ -57,17 +57,21 @@ TEST(Quarantine, fifo_order_survives_growth_of_a_wrapped_ring) {
   // ring wraps; then a larger budget, so it grows while wrapped.
   q.configure(3000 * 64 + Quarantine::kInitialActive * sizeof(Quarantine::Entry), 1 << 20);
   std::vector<std::uintptr_t> out;
-  for (std::size_t n = 1; n <= 5000; ++n) push(q, n, 64, &out);  // evicts 1..2000
-  ASSERT_EQ(out.size(), 2000u);
+  for (std::size_t n = 1; n <= 5000; ++n) push(q, n, 64, &out);  // evicts 1..2000 and a batch
+  const std::size_t batch = (3000 * 64 + Quarantine::kInitialActive * sizeof(Quarantine::Entry)) /
+                            Quarantine::kBatchFraction / 64 + 1;
+  ASSERT_GE(out.size(), 2000u);
+  ASSERT_LE(out.size(), 2000u + batch);
+  const std::size_t evicted = out.size();
   ASSERT_EQ(q.active_entries(), Quarantine::kInitialActive);
   q.configure(1024 * kMiB, 1 << 20);
   for (std::size_t n = 5001; n <= 20000; ++n) push(q, n, 64, &out);  // grows twice
-  EXPECT_EQ(out.size(), 2000u);
+  EXPECT_EQ(out.size(), evicted);
   EXPECT_EQ(q.active_entries(), 32768u);
   for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], i + 1);
   auto drained = drain(q);
-  ASSERT_EQ(drained.size(), 18000u);
-  for (std::size_t i = 0; i < drained.size(); ++i) ASSERT_EQ(drained[i], 2001 + i);
+  ASSERT_EQ(drained.size(), 20000u - evicted);
+  for (std::size_t i = 0; i < drained.size(); ++i) ASSERT_EQ(drained[i], evicted + 1 + i);
 }
 
 TEST(Quarantine, byte_budget_covers_the_ring) {
@@ -79,13 +83,36 @@ TEST(Quarantine, byte_budget_covers_the_ring) {
   q.for_each([&](const Quarantine::Entry& e) { held_bytes += e.bytes; });
   EXPECT_EQ(q.bytes(), held_bytes + q.active_entries() * sizeof(Quarantine::Entry));
   EXPECT_LE(q.bytes(), 1 * kMiB);
-  EXPECT_GT(q.bytes(), 1 * kMiB - 50);
+  // Evictions come in batches down to 1/kBatchFraction under the budget.
+  EXPECT_GT(q.bytes(), 1 * kMiB - kMiB / Quarantine::kBatchFraction - 50);
   // 50-byte blocks and 16 bytes of ring per entry of the active ring: 16384 entries
   // (256 KiB) leave room for 15728 blocks, too few to fill the ring and grow it again.
   EXPECT_EQ(q.active_entries(), 16384u);
-  EXPECT_EQ(q.blocks(), (kMiB - 16384 * 16) / 50);
+  EXPECT_LE(q.blocks(), (kMiB - 16384 * 16) / 50);
+  EXPECT_GE(q.blocks(), (kMiB - kMiB / Quarantine::kBatchFraction - 16384 * 16) / 50);
   // FIFO: the newest are held.
   EXPECT_EQ(out.size(), 100000u - q.blocks());
+  drain(q);
+}
+
+TEST(Quarantine, evicts_in_batches_down_to_the_low_water_mark) {
+  Quarantine q;
+  q.configure(64 * 1024 + Quarantine::kInitialActive * sizeof(Quarantine::Entry), 1 << 20);
+  std::vector<std::uintptr_t> out;
+  std::size_t n = 0;
+  while (out.empty()) push(q, ++n, 64, &out);
+  // The first push over the budget evicts a whole batch: 1/64 of the budget.
+  const std::size_t budget = 64 * 1024 + Quarantine::kInitialActive * sizeof(Quarantine::Entry);
+  EXPECT_EQ(n, 64 * 1024 / 64 + 1);
+  EXPECT_GE(out.size() * 64, budget / Quarantine::kBatchFraction);
+  EXPECT_LE(q.bytes(), budget - budget / Quarantine::kBatchFraction);
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], i + 1);
+  // Then nothing leaves until the budget is exceeded again.
+  std::size_t batch = out.size();
+  for (std::size_t i = 1; i < batch; ++i) push(q, ++n, 64, &out);
+  EXPECT_EQ(out.size(), batch);
+  push(q, ++n, 64, &out);
+  EXPECT_EQ(out.size(), 2 * batch);
   drain(q);
 }
 
