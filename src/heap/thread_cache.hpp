@@ -26,6 +26,13 @@
 //
 // Only the owning thread changes its cache. Others read its counters (stats) and its
 // `damaged` word (check); the registry lock guards the list itself.
+//
+// Limits. A free is checked without the owner's lock (Arenas::deallocate): the words
+// read do not change while a chunk is live, but a free racing with another thread's
+// free or realloc of the same pointer may pass where the locked check would refuse
+// it, and a wild free racing with the release of the segment it points into may
+// fault. peak_in_use_bytes counts cached chunks. check() verifies the entries of the
+// calling thread's cache only; other caches report entries found damaged when taken.
 #pragma once
 
 #include <cstddef>
