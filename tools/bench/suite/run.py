@@ -848,9 +848,13 @@ def check_baseline(path, samples, workloads, modes, sizes, args, ctx):
         print("baseline %s holds no workloads; record it with --record-baseline" % path, file=sys.stderr)
         return 1
 
+    # A workload may carry its own threshold (the 2-thread one needs both CPUs at once
+    # and swings more than the others on a shared machine).
+    limit_of = {w.name: float(base.get("thresholds", {}).get(w.name, threshold)) for w in workloads}
+
     def over_limit(now):
         return [w for w in workloads if w.name in bw and
-                (now[w.name].get("failed") or now[w.name][key] > threshold * bw[w.name][key])]
+                (now[w.name].get("failed") or now[w.name][key] > limit_of[w.name] * bw[w.name][key])]
 
     now = default_ratios(samples, workloads)
     over = over_limit(now)
@@ -874,12 +878,12 @@ def check_baseline(path, samples, workloads, modes, sizes, args, ctx):
         b = bw[w.name][key]
         n = now[w.name]
         if n.get("failed"):
-            print("%-13s %9.2f %9s %9.2f  FAIL: %s" % (w.name, b, "-", threshold * b, n["failed"]))
+            print("%-13s %9.2f %9s %9.2f  FAIL: %s" % (w.name, b, "-", limit_of[w.name] * b, n["failed"]))
             status = 1
             continue
-        ok = n[key] <= threshold * b
+        ok = n[key] <= limit_of[w.name] * b
         print("%-13s %9.2f %9.2f %9.2f  %-10s (%s %.2f, baseline %.2f; %s %.3f/%.3f, %d reps)"
-              % (w.name, b, n[key], threshold * b, "ok" if ok else "REGRESSION", other,
+              % (w.name, b, n[key], limit_of[w.name] * b, "ok" if ok else "REGRESSION", other,
                  n[other + "_ratio"], bw[w.name].get(other + "_ratio", float("nan")), metric,
                  n["glibc_%s_s" % metric], n["default_%s_s" % metric], n["reps"]))
         if not ok:
@@ -895,10 +899,17 @@ def record_baseline(path, samples, workloads, sizes, args):
         print("not recording: %s failed" % ", ".join(bad), file=sys.stderr)
         return 1
     load = os.getloadavg()
+    try:
+        kept = json.loads(Path(path).read_text()).get("thresholds")
+    except (OSError, ValueError):
+        kept = None
     doc = {
         "what": "dbgalloc default-mode time ratio against glibc per synthetic workload "
                 "(run.py --quick); the CI check fails above threshold x ratio",
         "threshold": THRESHOLD,
+        # Kept from the file being replaced: per-workload thresholds are a decision, not a
+        # measurement.
+        "thresholds": kept if kept is not None else {"prodcons": 1.5},
         "recorded": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "dbgalloc": git_rev(),
@@ -1165,7 +1176,8 @@ The CI step (`meson test -C build --suite bench`, test `bench_regression`) runs
 workloads small, 3 repetitions, glibc and default mode only; it fails when a workload's
 default/glibc ratio of CPU time (user+system: on a shared machine, time spent waiting for
 a CPU does not count; `--check-metric wall` compares wall time) is above 1.25x the ratio
-recorded in `baseline.json`. A workload over the limit is run again (3 more repetitions)
+recorded in `baseline.json` (1.5x for `prodcons`, whose two threads need both CPUs at
+once: its per-workload `thresholds` entry). A workload over the limit is run again (3 more repetitions)
 and judged on all six, so one burst of noise does not fail the check. `--record-baseline
 FILE` rewrites the baseline; do it on a quiet machine, with more repetitions (`--quick
 --reps 7 --record-baseline tools/bench/suite/baseline.json`).
