@@ -490,6 +490,7 @@ GuardBlocks& guard_blocks() { return guards; }
 std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
 void repair_block_canaries(const Located& block) { repair_canaries(block); }
 stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
+bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return quarantine.mapping(begin, end); }
 }  // namespace internal
 
 DebugStats stats() {

@@ -17,5 +17,7 @@ GuardBlocks& guard_blocks();
 std::uintptr_t first_damaged_canary(const Located& block);
 void repair_block_canaries(const Located& block);
 stacks::StackId stack_from(std::uintptr_t caller);
+// The quarantine ring's mapping (see Quarantine::mapping).
+bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end);
 
 }  // namespace dbgalloc::debug::internal

@@ -17,14 +17,16 @@ bool Quarantine::map_ring() {
   if (map_failed_) return false;
   // One slot more than the count budget: push first, then evict.
   std::size_t capacity = max_blocks_ + 1;
-  ring_ = static_cast<Entry*>(platform::map(capacity * sizeof(Entry)));
-  if (ring_ == nullptr) {
+  auto* ring = static_cast<Entry*>(platform::map(capacity * sizeof(Entry)));
+  if (ring == nullptr) {
     map_failed_ = true;
     return false;
   }
   capacity_ = capacity;
   active_ = capacity < kInitialActive ? capacity : kInitialActive;
   head_ = 0;
+  // Published last: mapping() reads it without the lock.
+  __atomic_store_n(&ring_, ring, __ATOMIC_RELEASE);
   return true;
 }
 

@@ -62,6 +62,15 @@ class Quarantine {
   // Bytes charged against the budget: held blocks' costs plus the active ring.
   std::size_t bytes() const { return entries_bytes_ + ring_bytes(); }
   std::size_t blocks() const { return count_; }
+  // The ring's whole mapping, [*begin, *end); false before the first push maps it. For
+  // the leak scanner: the ring's entries point at quarantined blocks, not roots.
+  bool mapping(std::uintptr_t* begin, std::uintptr_t* end) const {
+    Entry* ring = __atomic_load_n(&ring_, __ATOMIC_ACQUIRE);
+    if (ring == nullptr) return false;
+    *begin = reinterpret_cast<std::uintptr_t>(ring);
+    *end = *begin + capacity_ * sizeof(Entry);
+    return true;
+  }
   // Ring entries in use (for tests): the ring's touched memory is this many entries.
   std::size_t active_entries() const { return active_; }
 

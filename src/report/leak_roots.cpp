@@ -12,7 +12,9 @@
 //     and memory programs manage themselves (pymalloc arenas, custom pools) — as
 //     valgrind does, and unlike LeakSanitizer, which would miss those. dbgalloc's own
 //     mapped tables are skipped too: guard records and span descriptors word by word
-//     (Marker::scan_root), the quarantine ring whole (recognised by its live entries).
+//     (Marker::scan_root), the quarantine ring whole (its mapping, which the debug layer
+//     names: recognising it by its entries took dead stack frames holding an entry for
+//     the ring and skipped the thread descriptors beside them).
 //  3. The calling thread's stack from the check's own frame upwards (callee-saved
 //     registers were spilled into that frame), so dead frames below it do not count.
 //  4. Other threads are not stopped. For each one /proc/self/task/TID/syscall gives the
@@ -36,6 +38,7 @@
 
 #include <string_view>
 
+#include "debug/internal.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
@@ -207,26 +210,13 @@ void sort_and_merge(ScratchArray<Range>& ranges) {
   while (ranges.size() > out) ranges.pop();
 }
 
-// The ring is one mapping of (quarantine_blocks + 1) entries; the kernel may have merged
-// it with neighbouring anonymous mappings, so what is left out is the window of that
-// size on both sides of the entry found, and the rest of the range is scanned.
-void scan_run(Marker& marker, std::uintptr_t begin, std::uintptr_t end, bool may_be_ring, RootStats* stats) {
-  std::uintptr_t entry = may_be_ring ? marker.scan_root_unless_quarantine(begin, end) : 0;
-  if (!may_be_ring) marker.scan_root(begin, end);
-  if (entry == 0) {
-    stats->mapping_bytes += end - begin;
-    return;
-  }
-  ++stats->quarantine_rings;
-  auto ring_bytes = static_cast<std::uintptr_t>(page_up((static_cast<std::uintptr_t>(options::current().quarantine_blocks) + 1) * 16));
-  std::uintptr_t skip_begin = entry - begin > ring_bytes ? page_down(entry) - ring_bytes : begin;
-  std::uintptr_t skip_end = end - entry > ring_bytes ? page_up(entry) + ring_bytes : end;
-  if (begin < skip_begin) scan_run(marker, begin, skip_begin, false, stats);
-  if (skip_end < end) scan_run(marker, skip_end, end, false, stats);
+void scan_run(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
+  marker.scan_root(begin, end);
+  stats->mapping_bytes += end - begin;
 }
 
 // Scans [begin, end) page run by page run, skipping pages of dbgalloc spans and scratch.
-void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, bool may_be_ring, RootStats* stats) {
+void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
   const std::uintptr_t page = platform::page_size();
   std::uintptr_t run = begin;
   auto ours = [](std::uintptr_t address) {
@@ -237,12 +227,12 @@ void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, bool
     std::uintptr_t next = page_down(at) + page;
     if (next > end) next = end;
     if (ours(at)) {
-      if (run < at) scan_run(marker, run, at, may_be_ring, stats);
+      if (run < at) scan_run(marker, run, at, stats);
       run = next;
     }
     at = next;
   }
-  if (run < end) scan_run(marker, run, end, may_be_ring, stats);
+  if (run < end) scan_run(marker, run, end, stats);
 }
 
 bool anonymous_name(std::string_view name) {
@@ -294,8 +284,7 @@ struct MapsPass {
         has_sp = true;
       }
     }
-    // A stack is not the quarantine ring.
-    scan_foreign(marker, from, end, !has_sp, stats);
+    scan_foreign(marker, from, end, stats);
   }
 };
 
@@ -338,6 +327,13 @@ void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regi
     marker.scan_root(range.begin, range.end);
     ++stats->modules;
     stats->module_bytes += range.end - range.begin;
+  }
+  // The quarantine ring holds (block, cost) pairs of quarantined blocks: left out by its
+  // exact mapping, like the modules' segments.
+  std::uintptr_t ring_begin = 0, ring_end = 0;
+  if (debug::internal::quarantine_mapping(&ring_begin, &ring_end)) {
+    modules.push(Range{page_down(ring_begin), page_up(ring_end)});
+    ++stats->quarantine_rings;
   }
   sort_and_merge(modules);
 

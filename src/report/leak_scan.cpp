@@ -222,48 +222,7 @@ namespace {
 // the debug layer's (allocator.cpp quarantine_cost); this accepts any cost between the
 // block's prefix-and-canaries footprint and a little more, so a program's {pointer,
 // length} pair naming a freed block (length at most the block's size) never matches.
-bool quarantine_entry(std::uintptr_t user, std::uintptr_t cost) {
-  if ((user & 15) != 0 || cost == 0) return false;
-  debug::Located block;
-  if (debug::locate(user, &block) != debug::Lookup::ok) return false;
-  const debug::BlockHeader& h = *block.header;
-  if (h.state() != debug::State::quarantined) return false;
-  if (block.guard != nullptr) {
-    return block.guard->span != nullptr && cost >= block.guard->span->size && cost <= block.guard->span->map_size();
-  }
-  std::size_t least = h.size() + debug::kPrefix;
-  std::size_t most = h.size() + debug::prefix_for(h.alignment()) + h.right_canary() + 256;
-  return cost >= least && cost <= most;
-}
 }  // namespace
-
-std::uintptr_t Marker::scan_root_unless_quarantine(std::uintptr_t begin, std::uintptr_t end) {
-  deferred_.clear();
-  std::uintptr_t ring = 0;
-  std::uintptr_t previous = 0;
-  reader_.for_each_word(begin, end, [&](std::uintptr_t location, std::uintptr_t word) {
-    if (ring != 0) return;
-    if ((location & 15) == 8 && previous >= low_ && previous < high_ && find(previous) < 0 &&
-        quarantine_entry(previous, word)) {
-      ring = location - 8;
-      return;
-    }
-    previous = word;
-    long index = find(word);
-    if (index < 0) return;
-    bool is_start = word == blocks_[index].user;
-    if (is_start) {
-      if (debug::GuardRecord* record = debug::GuardBlocks::record_at(word)) {
-        if (location == reinterpret_cast<std::uintptr_t>(&record->user)) return;
-        if (record->span != nullptr && location == reinterpret_cast<std::uintptr_t>(&record->span->base)) return;
-      }
-    }
-    deferred_.push(Hit{static_cast<std::uint32_t>(index), is_start});
-  });
-  if (ring != 0) return ring;
-  for (const Hit& hit : deferred_) reach(hit.index, hit.is_start, true);
-  return 0;
-}
 
 void Marker::propagate() {
   drain([this](std::uint32_t index, std::uintptr_t word) {

@@ -168,12 +168,6 @@ class Marker {
   void root_value(std::uintptr_t word);
   // Every aligned word of [begin, end) is a root pointer.
   void scan_root(std::uintptr_t begin, std::uintptr_t end);
-  // scan_root for an anonymous mapping that may be dbgalloc's quarantine ring: its
-  // slots keep addresses of blocks evicted long ago, which the heap may since have
-  // handed out again, so scanning it would hide leaks. The ring is recognised by its
-  // live entries ({user, cost} of a quarantined block); then nothing is marked and the
-  // address of that entry is returned (0: not the ring, scanned).
-  std::uintptr_t scan_root_unless_quarantine(std::uintptr_t begin, std::uintptr_t end);
   // Follows everything reachable from the roots seen so far.
   void propagate();
   // Splits the unreached blocks into direct leaks (clique leaders) and indirect ones.
@@ -193,11 +187,6 @@ class Marker {
   std::uintptr_t low_ = 0;
   std::uintptr_t high_ = 0;
   ScratchArray<std::uint32_t> stack_;
-  struct Hit {
-    std::uint32_t index;
-    bool is_start;
-  };
-  ScratchArray<Hit> deferred_;
 };
 
 // Roots: calls marker.scan_root for every root range (see leak_roots.cpp for what is
@@ -215,7 +204,7 @@ struct RootStats {
   std::size_t mapping_bytes = 0;
   std::size_t threads = 0;
   std::size_t threads_with_sp = 0;
-  std::size_t quarantine_rings = 0;  // mappings left out as dbgalloc's quarantine ring
+  std::size_t quarantine_rings = 0;  // the quarantine ring, left out by its mapping
   bool maps_read = false;
 };
 void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regions, std::size_t region_count,
