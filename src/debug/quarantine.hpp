@@ -15,9 +15,7 @@
 //
 // Accounting: the byte budget covers what the quarantine pins, the held blocks' costs
 // (the caller's figure, e.g. the whole heap chunk) plus the ring's own active entries
-// (bytes() reports both). Entries keep the caller's cost unchanged: the leak scanner
-// recognises ring entries by it (report/leak_scan.cpp, quarantine_entry), and by the
-// mapping's size, which does not change.
+// (bytes() reports both). The leak scanner leaves the whole mapping out (mapping()).
 //
 // Invariants (under the lock): count <= active <= capacity; the held entries are
 // ring[(head + i) % active] for i < count, oldest first; entries_bytes is the sum of
