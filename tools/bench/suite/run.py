@@ -1171,7 +1171,9 @@ tools/bench/suite/run.py --list     # workloads, modes, and why a mode is unavai
 `--install-peers` installs jemalloc, Electric Fence and DUMA with apt-get first (never
 done without it); scudo comes with clang, valgrind with its package.
 
-The CI step (`meson test -C build --suite bench`, test `bench_regression`) runs
+The timing regression check (`tools/bench/regression.sh`, or `meson test -C build
+--benchmark --suite bench`: a benchmark, never run by `meson test`, `tools/test.sh` or CI,
+where a busy machine would fail it) runs
 `run.py --quick --check-baseline tools/bench/suite/baseline.json`: the synthetic
 workloads small, 3 repetitions, glibc and default mode only; it fails when a workload's
 default/glibc ratio of CPU time (user+system: on a shared machine, time spent waiting for
