@@ -70,6 +70,7 @@ report "heap-buffer-overflow, found by dbgalloc_check_heap() (deferred)" overflo
 report "heap-buffer-overflow, found by the exit sweep (deferred)" overflow_at_exit
 report "heap-buffer-overflow at the instruction (guard page)" guard_overflow_write "guard=all:guard_alignment=1"
 report "heap-buffer-overflow, a read (guard page)" guard_overflow_read "guard=all"
+report "heap-buffer-overflow, strlen of an unterminated string (guard page)" guard_strlen_overread "guard=all"
 report "heap-buffer-underflow, a read (left guard page)" guard_underflow_read "guard=all:guard_side=left"
 report "heap-use-after-free, a read of a quarantined guard block" guard_use_after_free_read "guard=all"
 report "heap-use-after-free, a write found when the block left the quarantine (deferred)" use_after_free_write "quarantine_mb=1"

@@ -51,7 +51,7 @@ case $case in
       -dict="$src/tlv.dict" -artifact_prefix="$work/artifacts/" "$work/corpus" > "$log" 2>&1
     expect_status 139 $?
     expect "ERROR: dbgalloc: heap-buffer-overflow on address 0x[0-9a-f]* at pc" "the fault is reported at its instruction"
-    expect "^WRITE at 0x" "as a write"
+    expect "^WRITE of size [0-9]* at 0x" "as a write, with its size"
     expect "SUMMARY: dbgalloc: heap-buffer-overflow in tlv::parse" "the summary names the parser"
     expect "Test unit written to .*crash-" "libFuzzer saved the input"
     expect_file 'crash-*' "crash input saved"

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +148,22 @@ bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) {
   *low = bounds.low;
   *high = bounds.high;
   return true;
+}
+
+std::size_t copy_own_memory(void* to, std::uintptr_t from, std::size_t bytes) {
+  int saved = errno;
+  struct iovec local = {to, bytes};
+  struct iovec remote = {reinterpret_cast<void*>(from), bytes};
+  ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (n < 0 && errno != EFAULT) {
+    // Refused (seccomp, no permission): the caller's page is mapped, the next may not be.
+    std::size_t page = page_size();
+    std::size_t in_page = page - (from & (page - 1));
+    n = static_cast<ssize_t>(bytes < in_page ? bytes : in_page);
+    std::memcpy(to, reinterpret_cast<const void*>(from), static_cast<std::size_t>(n));
+  }
+  errno = saved;
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 std::size_t max_map_count() {

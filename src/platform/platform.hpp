@@ -53,6 +53,12 @@ std::uint64_t random_u64();
 // Thread stack bounds [low, high) for the calling thread, cached per thread.
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high);
 
+// Copies up to `bytes` of this process's memory from `from` without faulting
+// (process_vm_readv stops at an unmapped page); where the kernel refuses that call, only
+// the bytes up to the end of from's page, which the caller knows to be mapped. Returns
+// the bytes copied. Signal-safe.
+std::size_t copy_own_memory(void* to, std::uintptr_t from, std::size_t bytes);
+
 // The kernel's vm.max_map_count (65530 when it cannot be read).
 std::size_t max_map_count();
 

@@ -10,6 +10,7 @@
 #include "debug/guard_blocks.hpp"
 #include "platform/platform.hpp"
 #include "report/report.hpp"
+#include "report/x86_access.hpp"
 #include "stacks/cfi_unwinder.hpp"
 
 namespace dbgalloc::report {
@@ -69,6 +70,34 @@ std::size_t frames_from_context(const ucontext_t* context, std::uintptr_t* frame
   return count;
 }
 
+constexpr long long kPageFaultTrap = 14;
+constexpr long long kWriteBit = 2;
+constexpr long long kFetchBit = 16;
+
+// What the faulting instruction did: READ or WRITE from the page-fault error code (the
+// CPU's own word), the size from decoding the instruction at the PC. A fault on the
+// instruction fetch itself (a jump to a bad address) has no instruction to decode.
+void describe_access(const ucontext_t* context, Finding* f) {
+  const auto& regs = context->uc_mcontext.gregs;
+  bool page_fault = regs[REG_TRAPNO] == kPageFaultTrap;
+  bool fetch = page_fault && (regs[REG_ERR] & kFetchBit) != 0;
+  auto pc = static_cast<std::uintptr_t>(regs[REG_RIP]);
+  DecodedAccess decoded;
+  bool known = false;
+  if (!fetch && pc != 0) {
+    std::uint8_t code[kMaxInstructionBytes];
+    std::size_t n = platform::copy_own_memory(code, pc, sizeof code);
+    known = decode_x86_access(code, n, &decoded);
+  }
+  if (page_fault) {
+    f->access = (regs[REG_ERR] & kWriteBit) != 0 ? "WRITE" : "READ";
+  } else if (known && decoded.access != MemoryAccess::unknown) {
+    // No error code (a general protection fault): what the instruction does.
+    f->access = decoded.access == MemoryAccess::read ? "READ" : "WRITE";
+  }
+  if (known) f->access_size = decoded.size;
+}
+
 void on_fault(int sig, siginfo_t* info, void* raw_context) {
   auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
   debug::GuardRecord* record = debug::GuardBlocks::record_at(address);
@@ -83,7 +112,7 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
   f.frames = frames;
   f.address = address;
   f.pc = frames[0];
-  f.access = (context->uc_mcontext.gregs[REG_ERR] & 2) != 0 ? "WRITE" : "READ";
+  describe_access(context, &f);
   f.has_block = true;
   f.block_user = record->user;
   f.header = record->header;

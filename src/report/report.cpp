@@ -143,7 +143,13 @@ void render_text(const Finding& f) {
       break;
   }
   if (f.access != nullptr) {
-    out.text(f.access).text(" at ").hex(f.address).text(" thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
+    out.text(f.access);
+    if (f.access_size != 0) {
+      out.text(" of size ").dec(f.access_size);
+    } else {
+      out.text(" of unknown size");
+    }
+    out.text(" at ").hex(f.address).text(" thread T").dec(static_cast<std::uint64_t>(platform::thread_id()))
         .character('\n');
   } else if (f.operation != nullptr) {
     out.text("found by ").text(f.operation).text(" in thread T").dec(static_cast<std::uint64_t>(platform::thread_id()));

@@ -42,6 +42,7 @@ struct Finding {
   std::uintptr_t address = 0;          // the bad byte or pointer
   std::uintptr_t pc = 0;               // faulting instruction, for faults
   const char* access = nullptr;        // "READ" / "WRITE" for faults
+  std::size_t access_size = 0;         // bytes the faulting instruction accesses; 0: unknown
   const char* operation = nullptr;     // "free", "realloc", "delete", "heap check", ...
   stacks::StackId current_stack = 0;   // where it was found (free, realloc, check)
   const std::uintptr_t* frames = nullptr;  // or raw frames (fault handler)

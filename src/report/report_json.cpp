@@ -162,6 +162,7 @@ void render_json(const Finding& f) {
       .text(is_deferred(f) ? "true" : "false").text(",\"address\":\"").hex(f.address).character('"');
   if (f.pc != 0) out.text(",\"pc\":\"").hex(f.pc).character('"');
   if (f.access != nullptr) out.text(",\"access\":\"").text(f.access).character('"');
+  if (f.access != nullptr && f.access_size != 0) out.text(",\"access_size\":").dec(f.access_size);
   if (f.operation != nullptr) out.text(",\"operation\":\"").text(f.operation).character('"');
   out.text(",\"thread\":").dec(static_cast<std::uint64_t>(platform::thread_id()));
   if (f.note != nullptr) {

@@ -24,6 +24,11 @@ __attribute__((noinline)) char read_one_past(const char* p, std::size_t size) { 
 __attribute__((noinline)) char read_one_before(const char* p) { return p[-1]; }
 __attribute__((noinline)) void write_after_free(char* p) { p[10] = 'x'; }
 __attribute__((noinline)) char read_after_free(const char* p) { return p[10]; }
+__attribute__((noinline)) void store_eight_past(char* p, std::size_t size) {
+  unsigned long long value = 7;
+  memcpy(p + size, &value, sizeof value);  // one 8-byte store at -O1
+}
+__attribute__((noinline)) std::size_t length_of(const char* p) { return strlen(p); }
 
 int check_heap() {
   auto check = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "dbgalloc_check_heap"));
@@ -65,6 +70,14 @@ int run(const std::string& name) {
     char* p = allocate_hundred();
     release_block(p);
     return read_after_free(p);
+  } else if (name == "guard_overflow_store_eight") {
+    char* p = static_cast<char*>(malloc(32));
+    sink = p;
+    store_eight_past(p, 32);
+  } else if (name == "guard_strlen_overread") {
+    char* p = allocate_thirteen();
+    memset(p, 'a', 13);  // no terminating NUL
+    return length_of(p) == 0 ? 4 : 0;
   } else if (name == "use_after_free_write") {
     char* p = allocate_hundred();
     release_block(p);

@@ -201,7 +201,7 @@ TEST(GuardPool, a_read_of_a_pooled_block_is_a_use_after_free_with_both_stacks) {
   auto run = run_case("read_after_pooled", "guard=all:quarantine_mb=0");
   EXPECT_EQ(run.signal, SIGSEGV);
   EXPECT_OUTPUT(run, "heap-use-after-free on address");
-  EXPECT_OUTPUT(run, "READ at 0x");
+  EXPECT_OUTPUT(run, "READ of size 1 at 0x");
   EXPECT_OUTPUT(run, "10 bytes inside of 100-byte region");
   EXPECT_OUTPUT(run, "read_pooled");
   EXPECT_OUTPUT(run, "allocate_pooled_hundred");
@@ -212,7 +212,7 @@ TEST(GuardPool, a_write_to_a_pooled_block_is_a_use_after_free) {
   auto run = run_case("write_after_pooled", "guard=all:quarantine_mb=0");
   EXPECT_EQ(run.signal, SIGSEGV);
   EXPECT_OUTPUT(run, "heap-use-after-free on address");
-  EXPECT_OUTPUT(run, "WRITE at 0x");
+  EXPECT_OUTPUT(run, "WRITE of size 1 at 0x");
   EXPECT_OUTPUT(run, "write_pooled");
 }
 

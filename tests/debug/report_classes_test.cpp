@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <regex>
 #include <string>
 
 #include "../support/child.hpp"
@@ -82,38 +83,63 @@ TEST(ReportClasses, guard_page_catches_an_overflowing_write_at_the_instruction) 
   EXPECT_EQ(run.signal, SIGSEGV);
   EXPECT_REPORT(run, "heap-buffer-overflow on address");
   EXPECT_REPORT(run, " at pc 0x");
-  EXPECT_REPORT(run, "WRITE at 0x");
+  EXPECT_REPORT(run, "WRITE of size 1 at 0x");
   EXPECT_REPORT(run, "0 bytes to the right of 13-byte region");
-  EXPECT_NE(section(run, "WRITE at").find("write_one_past"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "WRITE of size 1 at").find("write_one_past"), std::string::npos) << run.output;
   EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
 }
 
 TEST(ReportClasses, guard_page_catches_an_overflowing_read) {
   Outcome run = run_case("guard_overflow_read", "guard=all");
   EXPECT_EQ(run.signal, SIGSEGV);
-  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "READ of size 1 at 0x");
   EXPECT_REPORT(run, "0 bytes to the right of 16-byte region");
-  EXPECT_NE(section(run, "READ at").find("read_one_past"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "READ of size 1 at").find("read_one_past"), std::string::npos) << run.output;
 }
 
 TEST(ReportClasses, left_guard_catches_an_underflowing_read) {
   Outcome run = run_case("guard_underflow_read", "guard=all:guard_side=left");
   EXPECT_EQ(run.signal, SIGSEGV);
   EXPECT_REPORT(run, "heap-buffer-underflow");
-  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "READ of size 1 at 0x");
   EXPECT_REPORT(run, "1 bytes to the left of 13-byte region");
-  EXPECT_NE(section(run, "READ at").find("read_one_before"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "READ of size 1 at").find("read_one_before"), std::string::npos) << run.output;
 }
 
 TEST(ReportClasses, read_of_a_quarantined_guard_block_faults_with_both_stacks) {
   Outcome run = run_case("guard_use_after_free_read", "guard=all");
   EXPECT_EQ(run.signal, SIGSEGV);
   EXPECT_REPORT(run, "heap-use-after-free on address");
-  EXPECT_REPORT(run, "READ at 0x");
+  EXPECT_REPORT(run, "READ of size 1 at 0x");
   EXPECT_REPORT(run, "10 bytes inside of 100-byte region");
-  EXPECT_NE(section(run, "READ at").find("read_after_free"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "READ of size 1 at").find("read_after_free"), std::string::npos) << run.output;
   EXPECT_NE(section(run, "allocated by thread").find("allocate_hundred"), std::string::npos) << run.output;
   EXPECT_NE(section(run, "freed by thread").find("release_block"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, a_guard_fault_gives_the_size_of_the_access_from_the_instruction) {
+  Outcome store = run_case("guard_overflow_store_eight", "guard=all");
+  EXPECT_EQ(store.signal, SIGSEGV);
+  EXPECT_REPORT(store, "heap-buffer-overflow on address");
+  EXPECT_REPORT(store, "WRITE of size 8 at 0x");
+  EXPECT_REPORT(store, "0 bytes to the right of 32-byte region");
+  EXPECT_NE(section(store, "WRITE of size 8").find("store_eight_past"), std::string::npos) << store.output;
+  // strlen of an unterminated string: the C library's vector loads are decoded too.
+  Outcome strlen_run = run_case("guard_strlen_overread", "guard=all");
+  EXPECT_EQ(strlen_run.signal, SIGSEGV);
+  EXPECT_TRUE(std::regex_search(strlen_run.output, std::regex("\\nREAD of size [0-9]+ at 0x"))) << strlen_run.output;
+  EXPECT_REPORT(strlen_run, "3 bytes to the right of 13-byte region");
+  EXPECT_NE(section(strlen_run, "READ of size").find("length_of"), std::string::npos) << strlen_run.output;
+  EXPECT_NE(section(strlen_run, "allocated by thread").find("allocate_thirteen"), std::string::npos)
+      << strlen_run.output;
+}
+
+TEST(ReportClasses, json_fault_reports_carry_the_access_kind_and_size) {
+  Outcome run = run_case("guard_overflow_read", "guard=all:report_format=json");
+  EXPECT_EQ(run.signal, SIGSEGV);
+  EXPECT_REPORT(run, "\"class\":\"heap-buffer-overflow\"");
+  EXPECT_REPORT(run, "\"access\":\"READ\",\"access_size\":1");
+  EXPECT_REPORT(run, "\"offset\":16");
 }
 
 TEST(ReportClasses, write_after_free_is_found_when_the_block_leaves_quarantine) {

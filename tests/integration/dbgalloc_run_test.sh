@@ -117,7 +117,7 @@ for case in overflow_at_free overflow_at_exit overflow_at_realloc; do
   check "--pinpoint $case: exit status of the first run" 23 $?
   contains "--pinpoint $case: the first report is shown, with its allocation site" "$tmp/err" '^allocation site: bug_cases+0x'
   contains "--pinpoint $case: re-runs with guard_sites" "$tmp/err" 'running again with guard_sites=bug_cases+0x[0-9a-f]*:guard_side=right:guard_alignment=1'
-  contains "--pinpoint $case: the second report is at the write" "$tmp/err" 'WRITE at 0x'
+  contains "--pinpoint $case: the second report is at the write" "$tmp/err" 'WRITE of size 1 at 0x'
   contains "--pinpoint $case: ... and names the writing function" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_one_past'
 done
 "$run" --pinpoint -- "$bug_cases" underflow_at_free >"$tmp/out" 2>"$tmp/err"
