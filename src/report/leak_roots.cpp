@@ -3,7 +3,9 @@
 //
 //  1. The writable PT_LOAD segments (.data, .bss, and the rest of their last page) of
 //     every module dl_iterate_phdr lists, except libdbgalloc.so's own (its quarantine,
-//     tables and caches hold block addresses that are not the program's).
+//     tables and caches hold block addresses that are not the program's). They are
+//     listed before the other threads are stopped: dl_iterate_phdr takes the loader's
+//     lock, which a stopped thread may hold.
 //  2. Private read-write anonymous mappings (and [stack], [heap], [anon:…]) from
 //     /proc/self/maps that belong to no module, no dbgalloc span (the page map says
 //     which pages are dbgalloc's heap) and none of the scanner's own scratch memory.
@@ -17,23 +19,20 @@
 //     the ring and skipped the thread descriptors beside them).
 //  3. The calling thread's stack from the check's own frame upwards (callee-saved
 //     registers were spilled into that frame), so dead frames below it do not count.
-//  4. Other threads are not stopped. For each one /proc/self/task/TID/syscall gives the
-//     stack pointer when the thread is blocked (in a system call or stopped); its stack
-//     is then scanned from that pointer up, and the system call's arguments count as
-//     roots. A thread that is running has its whole stack mapping scanned, dead frames
-//     included (stale pointers may hide a leak). Other registers of other threads are
-//     not seen (that needs ptrace or a signal to each thread).
+//  4. Every other thread is stopped for the check (platform/stop_threads.hpp): its
+//     registers are roots and its stack is scanned from its stack pointer up. A thread
+//     that could not be stopped (it blocks the signal, a debugger stopped it) falls back
+//     to /proc/self/task/TID/syscall: when it is blocked, its stack pointer and the
+//     system call's arguments; when it runs, its whole stack mapping, dead frames
+//     included.
 //  5. Regions registered with __lsan_register_root_region.
 //
 // Not scanned: read-only memory, shared mappings, file-backed private mappings that are
-// not module segments, dbgalloc's heap except through reachable blocks, and registers
-// of threads other than the caller.
+// not module segments, dbgalloc's heap except through reachable blocks.
 //
-// /proc is read with open/read/getdents64 directly (no stdio, no malloc).
-#include <dirent.h>
+// /proc is read with open/read/getdents64 directly (no stdio, no malloc, no lock).
 #include <fcntl.h>
 #include <link.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <string_view>
@@ -43,6 +42,7 @@
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/reentry.hpp"
+#include "platform/stop_threads.hpp"
 #include "report/leak_scan.hpp"
 
 namespace dbgalloc::report::leak {
@@ -52,14 +52,12 @@ namespace {
 std::uintptr_t page_down(std::uintptr_t value) { return value & ~(platform::page_size() - 1); }
 std::uintptr_t page_up(std::uintptr_t value) { return page_down(value + platform::page_size() - 1); }
 
-struct Range {
-  std::uintptr_t begin;
-  std::uintptr_t end;
-};
+using Range = RootRegion;
 
 struct ThreadSp {
   int tid;
   std::uintptr_t sp;         // 0: unknown (running)
+  bool stopped;              // stopped for the check: registers saved, sp exact
   std::uintptr_t args[6];    // the blocking system call's arguments (registers)
 };
 
@@ -153,28 +151,37 @@ void read_blocked_state(ThreadSp* thread) {
   for (std::size_t i = 1; i + 2 < count && i <= 6; ++i) thread->args[i - 1] = parse_hex(fields[i], nullptr);
 }
 
-void list_threads(ScratchArray<ThreadSp>& threads, ScratchArray<int>& tids, int self) {
-  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  alignas(8) char buffer[4096];
-  for (;;) {
-    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    for (long offset = 0; offset < n;) {
-      auto* entry = reinterpret_cast<dirent64*>(buffer + offset);
-      offset += entry->d_reclen;
-      int tid = 0;
-      const char* name = entry->d_name;
-      if (name[0] < '0' || name[0] > '9') continue;
-      for (; *name >= '0' && *name <= '9'; ++name) tid = tid * 10 + (*name - '0');
-      tids.push(tid);
-      if (tid == self) continue;
-      ThreadSp thread{tid, 0, {}};
-      read_blocked_state(&thread);
-      threads.push(thread);
-    }
+const platform::StoppedThread* stopped_slot(const platform::ThreadStop& stop, int tid) {
+  for (std::size_t i = 0; i < stop.stopped_count(); ++i) {
+    const platform::StoppedThread& slot = stop.stopped(i);
+    if (__atomic_load_n(&slot.ready, __ATOMIC_ACQUIRE) != 0 && slot.tid == tid) return &slot;
   }
-  close(fd);
+  return nullptr;
+}
+
+struct ThreadList {
+  ScratchArray<ThreadSp>& threads;
+  ScratchArray<int>& tids;
+  int self;
+  const platform::ThreadStop& stop;
+};
+
+void list_threads(ThreadList& list) {
+  platform::for_each_thread_id(
+      [](int tid, void* context) {
+        auto& list = *static_cast<ThreadList*>(context);
+        list.tids.push(tid);
+        if (tid == list.self) return;
+        ThreadSp thread{tid, 0, false, {}};
+        if (const platform::StoppedThread* slot = stopped_slot(list.stop, tid)) {
+          thread.sp = slot->sp;
+          thread.stopped = true;
+        } else {
+          read_blocked_state(&thread);
+        }
+        list.threads.push(thread);
+      },
+      &list);
 }
 
 // [begin, end) minus the sorted, merged exclusion ranges, each remaining piece passed on.
@@ -317,35 +324,46 @@ bool scan_maps(MapsPass& pass) {
 
 }  // namespace
 
-void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regions, std::size_t region_count,
-                ScratchArray<int>& tids, RootStats* stats) {
-  ScratchArray<Range> writable;
-  ScratchArray<Range> modules;
-  ModuleWalk walk{&writable, &modules, reinterpret_cast<std::uintptr_t>(&scan_roots)};
+void plan_roots(RootPlan& plan, RootStats* stats) {
+  ModuleWalk walk{&plan.writable, &plan.excluded, reinterpret_cast<std::uintptr_t>(&plan_roots)};
   dl_iterate_phdr(visit_module, &walk);
-  for (const Range& range : writable) {
-    marker.scan_root(range.begin, range.end);
-    ++stats->modules;
-    stats->module_bytes += range.end - range.begin;
-  }
   // The quarantine ring holds (block, cost) pairs of quarantined blocks: left out by its
   // exact mapping, like the modules' segments.
   std::uintptr_t ring_begin = 0, ring_end = 0;
   if (debug::internal::quarantine_mapping(&ring_begin, &ring_end)) {
-    modules.push(Range{page_down(ring_begin), page_up(ring_end)});
+    plan.excluded.push(Range{page_down(ring_begin), page_up(ring_end)});
     ++stats->quarantine_rings;
   }
-  sort_and_merge(modules);
+  sort_and_merge(plan.excluded);
+}
 
-  ScratchArray<ThreadSp> threads;
-  list_threads(threads, tids, platform::thread_id());
-  stats->threads = threads.size() + 1;
-  for (const ThreadSp& thread : threads) {
-    stats->threads_with_sp += thread.sp != 0;
-    for (std::uintptr_t arg : thread.args) marker.root_value(arg);
+void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const platform::ThreadStop& stop,
+                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats) {
+  for (const Range& range : plan.writable) {
+    marker.scan_root(range.begin, range.end);
+    ++stats->modules;
+    stats->module_bytes += range.end - range.begin;
   }
 
-  MapsPass pass{marker, modules, threads, stack_low, stats};
+  ScratchArray<ThreadSp> threads;
+  ThreadList list{threads, tids, platform::thread_id(), stop};
+  list_threads(list);
+  stats->threads = threads.size() + 1;
+  for (const ThreadSp& thread : threads) {
+    if (thread.stopped) {
+      ++stats->threads_stopped;
+      continue;
+    }
+    stats->threads_blocked += thread.sp != 0;
+    for (std::uintptr_t arg : thread.args) marker.root_value(arg);
+  }
+  for (std::size_t i = 0; i < stop.stopped_count(); ++i) {
+    const platform::StoppedThread& slot = stop.stopped(i);
+    if (__atomic_load_n(&slot.ready, __ATOMIC_ACQUIRE) == 0) continue;
+    for (std::size_t r = 0; r < slot.register_count; ++r) marker.root_value(slot.registers[r]);
+  }
+
+  MapsPass pass{marker, plan.excluded, threads, stack_low, stats};
   stats->maps_read = scan_maps(pass);
   if (!stats->maps_read) {
     // No /proc: at least the calling thread's stack.

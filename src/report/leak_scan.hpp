@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "platform/platform.hpp"
+#include "platform/stop_threads.hpp"
 
 namespace dbgalloc::report::leak {
 
@@ -190,9 +191,10 @@ class Marker {
 };
 
 // Roots: calls marker.scan_root for every root range (see leak_roots.cpp for what is
-// and is not scanned). stack_low: the lowest address of the calling thread's stack to
-// scan (the check's entry frame, registers spilled into it). own_module_excluded is set
-// when libdbgalloc.so's own data was left out. Fills tids with the process's threads.
+// and is not scanned). plan_roots runs before the other threads are stopped (it asks
+// the loader for the modules); scan_roots while they are. stack_low: the lowest address
+// of the calling thread's stack to scan (the check's entry frame, registers spilled into
+// it). Fills tids with the process's threads.
 struct RootRegion {
   std::uintptr_t begin;
   std::uintptr_t end;
@@ -203,11 +205,17 @@ struct RootStats {
   std::size_t mappings = 0;
   std::size_t mapping_bytes = 0;
   std::size_t threads = 0;
-  std::size_t threads_with_sp = 0;
+  std::size_t threads_stopped = 0;   // stopped for the check: registers and live stack
+  std::size_t threads_blocked = 0;   // not stopped, but blocked: scanned from their stack pointer
   std::size_t quarantine_rings = 0;  // the quarantine ring, left out by its mapping
   bool maps_read = false;
 };
-void scan_roots(Marker& marker, std::uintptr_t stack_low, const RootRegion* regions, std::size_t region_count,
-                ScratchArray<int>& tids, RootStats* stats);
+struct RootPlan {
+  ScratchArray<RootRegion> writable;  // module data segments to scan
+  ScratchArray<RootRegion> excluded;  // module pages and the quarantine ring: left out of the maps pass
+};
+void plan_roots(RootPlan& plan, RootStats* stats);
+void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const platform::ThreadStop& stop,
+                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats);
 
 }  // namespace dbgalloc::report::leak

@@ -316,24 +316,40 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
     say("dbgalloc: leak check skipped: no memory for its tables\n");
     return 0;
   }
+  // The other threads are stopped while the blocks are listed and the roots read, so
+  // nothing moves a pointer from a root not yet read to one already read. No thread is
+  // stopped inside the allocator: its locks are held while the signals go out (a
+  // stopped thread may hold any other lock: nothing below takes one but the
+  // allocator's, the loader's lock is taken by plan_roots before).
+  leak::RootStats stats;
+  leak::RootPlan plan;
+  leak::plan_roots(plan, &stats);
+  platform::LockGuard regions_guard(region_lock);
+  platform::ThreadStop stop;
+  debug::lock_for_fork();
+  bool stopped = stop.stop_others();
+  debug::unlock_after_fork();
+  if (stopped) leak::register_scratch(stop.memory_begin(), stop.memory_end());
+  auto resume = [&] {
+    if (stopped) leak::unregister_scratch(stop.memory_begin());
+    stop.resume();
+  };
   // A block missing from the table would make what it points to look lost: all or none.
   Collect collected{&blocks, false};
   debug::for_each_live_block(collect, &collected);
   leak::Marker::sort(blocks.data(), blocks.size());
   leak::Marker marker(blocks.data(), blocks.size(), reader);
   ScratchArray<int> tids;
-  leak::RootStats stats;
   if (collected.failed || !marker.init()) {
+    resume();
     say("dbgalloc: leak check skipped: no memory for its tables\n");
     reader.release();
     return 0;
   }
   marker.mark_ignored();
-  {
-    platform::LockGuard guard(region_lock);
-    leak::scan_roots(marker, stack_low, regions, region_count, tids, &stats);
-  }
+  leak::scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats);
   marker.propagate();
+  resume();
   marker.classify_lost();
   reader.release();
 
@@ -361,7 +377,8 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
       out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
           .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
           .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
-          .text(" threads (").dec(stats.threads_with_sp).text(" others blocked, scanned from their stack pointer), ")
+          .text(" threads (").dec(stats.threads_stopped).text(" others stopped, ").dec(stats.threads_blocked)
+          .text(" others blocked, scanned from their stack pointer), ")
           .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped")
           .text(stats.maps_read ? "" : "; /proc/self/maps unreadable").character('\n');
     }

@@ -6,6 +6,7 @@
 // Leaks are made in noinline functions and the stack is scrubbed before the check, so
 // no stale copy of a lost pointer survives in a dead frame or a register.
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,11 +124,18 @@ NOINLINE void* hold_and_block(void*) {
   return nullptr;
 }
 
-NOINLINE void start_blocked_thread() {
+NOINLINE void* hold_and_block_with_signals_masked(void* arg) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  return hold_and_block(arg);
+}
+
+NOINLINE void start_blocked_thread(bool mask_signals = false) {
   pthread_mutex_lock(&never_unlocked);
   pthread_mutex_lock(&started);
   pthread_t thread;
-  pthread_create(&thread, nullptr, hold_and_block, nullptr);
+  pthread_create(&thread, nullptr, mask_signals ? hold_and_block_with_signals_masked : hold_and_block, nullptr);
   pthread_mutex_lock(&started);  // the thread has its blocks
   pthread_detach(thread);
   // Wait until the kernel shows it asleep in its futex, so the exit check really meets
@@ -188,6 +196,33 @@ NOINLINE void leak_cycle() {
   drop(a);
 }
 
+// Workers keep their only pointers to their blocks in a stack array (and, while they
+// replace one, in registers), churning until the process exits under them.
+std::atomic<int> workers_running{0};
+
+NOINLINE void* churn_on_stack(void*) {
+  void* held[64] = {};
+  for (void*& p : held) p = malloc(48);
+  workers_running.fetch_add(1);
+  for (unsigned i = 0;; ++i) {
+    void*& slot = held[(i * 7) & 63];
+    free(slot);
+    slot = malloc(16 + (i & 127));
+    drop(slot);
+  }
+  return nullptr;
+}
+
+NOINLINE void exit_while_workers_allocate(int workers) {
+  for (int i = 0; i < workers; ++i) {
+    pthread_t thread;
+    pthread_create(&thread, nullptr, churn_on_stack, nullptr);
+    pthread_detach(thread);
+  }
+  while (workers_running.load() < workers) usleep(1000);
+  usleep(20000);  // let them churn for a while
+}
+
 bool turned_off = false;
 
 }  // namespace
@@ -226,6 +261,9 @@ int run(const char* name) {
   } else if (c == "blocked_thread") {
     start_blocked_thread();
     leak_direct();
+  } else if (c == "blocked_thread_signals_masked") {
+    start_blocked_thread(true);
+    leak_direct();
   } else if (c == "exit_from_thread") {
     void* kept_on_main_stack = malloc(300);
     pthread_t thread;
@@ -261,6 +299,8 @@ int run(const char* name) {
     std::printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     std::fflush(stdout);
     _exit(0);
+  } else if (c == "exit_while_threads_allocate") {
+    exit_while_workers_allocate(4);
   } else if (c == "turned_off") {
     turned_off = true;
     leak_direct();
