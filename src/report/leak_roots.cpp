@@ -17,8 +17,9 @@
 //     (Marker::scan_root), the quarantine ring whole (its mapping, which the debug layer
 //     names: recognising it by its entries took dead stack frames holding an entry for
 //     the ring and skipped the thread descriptors beside them).
-//  3. The calling thread's stack from the check's own frame upwards (callee-saved
-//     registers were spilled into that frame), so dead frames below it do not count.
+//  3. The calling thread's stack from stack_low up: at exit the frame that called exit
+//     (leaks.cpp), else the check's own frame (callee-saved registers spilled into it),
+//     so dead frames below it do not count.
 //  4. Every other thread is stopped for the check (platform/stop_threads.hpp): its
 //     registers are roots and its stack is scanned from its stack pointer up. A thread
 //     that could not be stopped (it blocks the signal, a debugger stopped it) falls back

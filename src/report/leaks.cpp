@@ -28,6 +28,7 @@
 #include "report/report_json.hpp"
 #include "report/report.hpp"
 #include "report/suppressions.hpp"
+#include "stacks/caller_frame.hpp"
 #include "stacks/stacks.hpp"
 
 namespace dbgalloc::report {
@@ -299,7 +300,8 @@ void say(const char* text) {
   out.text(text).flush();
 }
 
-__attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low) {
+__attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low,
+                                                const stacks::CallerState* exit_caller) {
   const options::Options& o = options::current();
   {
     platform::StackText<512> error;
@@ -347,6 +349,9 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
     return 0;
   }
   marker.mark_ignored();
+  if (exit_caller != nullptr) {
+    for (std::size_t i = 0; i < exit_caller->register_count; ++i) marker.root_value(exit_caller->registers[i]);
+  }
   leak::scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats);
   marker.propagate();
   resume();
@@ -405,7 +410,14 @@ __attribute__((noinline)) std::size_t check_leaks(LeakCheck kind) {
     platform::LockGuard guard(check_lock);
     if (final_check_done) return 0;
     __atomic_store_n(&check_owner, self, __ATOMIC_RELAXED);
-    leaked = run_check(kind, stack_low);
+    // At exit, the exiting thread's stack counts from the frame that called exit: the
+    // frames of exit, the exit handlers and this check sit where dead frames were and
+    // keep their stale pointers in the slots they never wrote.
+    stacks::CallerState exit_caller{};
+    bool from_exit = kind == LeakCheck::at_exit && stacks::find_caller_of("exit", &exit_caller) &&
+                     exit_caller.sp > stack_low;
+    if (from_exit) stack_low = exit_caller.sp;
+    leaked = run_check(kind, stack_low, from_exit ? &exit_caller : nullptr);
     if (kind == LeakCheck::final_check) final_check_done = true;
     __atomic_store_n(&check_owner, 0, __ATOMIC_RELAXED);
   }

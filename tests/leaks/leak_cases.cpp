@@ -223,6 +223,21 @@ NOINLINE void exit_while_workers_allocate(int workers) {
   usleep(20000);  // let them churn for a while
 }
 
+// Leaves 512 copies of the only pointer to a block in its own frame and returns:
+// the frame is dead, the block lost.
+NOINLINE void leak_from_dead_frame() {
+  void* volatile local[512];
+  void* block = malloc(1234);
+  for (auto& slot : local) slot = block;
+}
+
+// The frame that calls exit is live: what it holds is reachable.
+NOINLINE void exit_while_holding() {
+  void* volatile held = malloc(4321);
+  drop(held);
+  exit(0);
+}
+
 bool turned_off = false;
 
 }  // namespace
@@ -301,6 +316,12 @@ int run(const char* name) {
     _exit(0);
   } else if (c == "exit_while_threads_allocate") {
     exit_while_workers_allocate(4);
+  } else if (c == "dead_frame") {
+    leak_from_dead_frame();  // and no scrubbing: the copies stay below main's frame
+    return 0;
+  } else if (c == "exit_with_live_frame") {
+    scrub_stack();
+    exit_while_holding();
   } else if (c == "turned_off") {
     turned_off = true;
     leak_direct();

@@ -204,6 +204,23 @@ TEST(Leaks, a_thread_that_blocks_every_signal_is_scanned_from_its_blocked_stack_
   EXPECT_OUTPUT(run, "2 threads (0 others stopped, 1 others blocked");
 }
 
+TEST(Leaks, a_pointer_left_in_a_returned_frame_does_not_hide_the_leak) {
+  // 512 copies of the only pointer stay in the dead frame, where exit's own frames and
+  // the exit handlers later sit without writing them: the scan starts at exit's caller.
+  Outcome run = run_case("dead_frame");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 1234 byte(s) in 1 object(s) allocated from:");
+  EXPECT_NE(stack_under(run, "Direct leak of 1234").find("leak_from_dead_frame"), std::string::npos) << run.output;
+}
+
+TEST(Leaks, what_the_frame_calling_exit_holds_is_not_a_leak) {
+  Outcome run = run_case("exit_with_live_frame", "show_reachable=1");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NO_OUTPUT(run, "ERROR");
+  EXPECT_NE(stack_under(run, "Still reachable: 4321 byte(s) in 1 object(s)").find("exit_while_holding"), std::string::npos)
+      << run.output;
+}
+
 TEST(Leaks, recoverable_checks_report_and_return_without_exiting) {
   Outcome run = run_case("recoverable");
   EXPECT_OUTPUT(run, "dbgalloc_leak_check returned 1");
