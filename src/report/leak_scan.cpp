@@ -231,6 +231,15 @@ void Marker::propagate() {
   });
 }
 
+void Marker::spread_suppression() {
+  drain([this](std::uint32_t index, std::uintptr_t word) {
+    long target = find(word);
+    if (target < 0 || blocks_[target].reach != Reach::indirect || blocks_[target].suppression >= 0) return;
+    blocks_[target].suppression = blocks_[index].suppression;
+    stack_.push(static_cast<std::uint32_t>(target));
+  });
+}
+
 void Marker::classify_lost() {
   for (std::size_t leader = 0; leader < count_; ++leader) {
     if (blocks_[leader].reach != Reach::unreached) continue;

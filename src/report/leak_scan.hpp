@@ -31,6 +31,7 @@ struct Block {
   std::uint32_t alloc_thread;
   Reach reach;
   bool ignored;
+  std::int32_t suppression;  // -1, or the suppression that hides it (leaks.cpp)
 };
 
 // Marks [begin, end) as the scanner's own memory (never a root); returns false when
@@ -173,6 +174,10 @@ class Marker {
   void propagate();
   // Splits the unreached blocks into direct leaks (clique leaders) and indirect ones.
   void classify_lost();
+  // Suppressed direct leaks take the indirect leaks they lead with them: call
+  // suppress(index) for each (its Block::suppression set), then spread_suppression().
+  void suppress(std::size_t index) { stack_.push(static_cast<std::uint32_t>(index)); }
+  void spread_suppression();
   // Index of the block holding address (start or interior), or -1.
   long find(std::uintptr_t address) const;
 

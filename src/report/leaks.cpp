@@ -29,6 +29,7 @@
 #include "report/report.hpp"
 #include "report/suppressions.hpp"
 #include "stacks/caller_frame.hpp"
+#include "stacks/program_symbols.hpp"
 #include "stacks/stacks.hpp"
 
 namespace dbgalloc::report {
@@ -94,7 +95,7 @@ struct Collect {
 void collect(const debug::BlockView& view, void* context) {
   auto* collect = static_cast<Collect*>(context);
   if (!collect->blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached,
-                                   view.ignored})) {
+                                   view.ignored, -1})) {
     collect->failed = true;
   }
 }
@@ -263,6 +264,13 @@ bool group_blocks(ScratchArray<Block>& blocks, ScratchArray<int>& tids, ScratchA
   const int pid = platform::process_id();
   for (const Block& block : blocks) {
     if (block.ignored || !owned_by_this_process(block, tids, pid)) continue;
+    if (block.suppression >= 0) {
+      suppressions::Suppression& s = suppressions::at(static_cast<std::size_t>(block.suppression));
+      ++s.hits;
+      s.bytes += block.size;
+      add(counts.suppressed, block.size);
+      continue;
+    }
     entries.push(Entry{static_cast<std::uint32_t>(class_rank(block.reach)), block.alloc_stack, block.size});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -292,6 +300,39 @@ bool group_blocks(ScratchArray<Block>& blocks, ScratchArray<int>& tids, ScratchA
     add(*totals[group.rank], group.bytes, group.blocks);
   }
   return true;
+}
+
+// A direct leak whose allocation stack a suppression matches is hidden with every
+// indirect leak it leads, whatever their own stacks (LeakSanitizer's rule: what only a
+// suppressed leak holds is not reported either). Symbolizes: call in an InternalScope.
+void suppress_with_children(leak::Marker& marker, ScratchArray<Block>& blocks) {
+  if (suppressions::count() == 0) return;
+  struct StackMatch {
+    std::uint32_t stack;
+    std::int32_t suppression;
+  };
+  ScratchArray<StackMatch> matches;
+  for (const Block& block : blocks) {
+    if (block.reach == Reach::unreached && !block.ignored) matches.push(StackMatch{block.alloc_stack, -1});
+  }
+  std::sort(matches.begin(), matches.end(), [](const StackMatch& a, const StackMatch& b) { return a.stack < b.stack; });
+  std::size_t unique = 0;
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    if (unique > 0 && matches[unique - 1].stack == matches[i].stack) continue;
+    matches[unique++] = matches[i];
+  }
+  matches.resize(unique);
+  for (StackMatch& match : matches) match.suppression = static_cast<std::int32_t>(suppressions::match_stack(match.stack));
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    Block& block = blocks[i];
+    if (block.reach != Reach::unreached || block.ignored) continue;
+    const StackMatch* match = std::lower_bound(matches.begin(), matches.end(), block.alloc_stack,
+                                               [](const StackMatch& m, std::uint32_t stack) { return m.stack < stack; });
+    if (match == matches.end() || match->stack != block.alloc_stack || match->suppression < 0) continue;
+    block.suppression = match->suppression;
+    marker.suppress(i);
+  }
+  marker.spread_suppression();
 }
 
 void say(const char* text) {
@@ -356,6 +397,10 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   marker.propagate();
   resume();
   marker.classify_lost();
+  {
+    platform::InternalScope internal;
+    suppress_with_children(marker, blocks);
+  }
   reader.release();
 
   LeakCounts counts;
@@ -431,9 +476,9 @@ std::size_t leak_check_at_exit() {
   const options::Options& o = options::current();
   if (!o.detect_leaks) return 0;
   // LeakSanitizer's opt-out: a program-defined `int __lsan_is_turned_off()` returning
-  // non-zero (found when the program exports it, e.g. linked with -rdynamic).
+  // non-zero, exported or not (stacks/program_symbols.hpp).
   using TurnedOff = int (*)();
-  if (auto turned_off = reinterpret_cast<TurnedOff>(dlsym(RTLD_DEFAULT, "__lsan_is_turned_off"))) {
+  if (auto turned_off = reinterpret_cast<TurnedOff>(stacks::find_program_function("__lsan_is_turned_off"))) {
     if (turned_off() != 0) return 0;
   }
   if (forked_child_pid != 0 && forked_child_pid == platform::process_id() && !o.leak_check_children) return 0;

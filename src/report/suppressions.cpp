@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "platform/platform.hpp"
+#include "stacks/program_symbols.hpp"
 
 namespace dbgalloc::report::suppressions {
 
@@ -93,10 +94,47 @@ bool template_match(std::string_view templ, std::string_view text) {
   return true;
 }
 
+namespace {
+// Adds the leak: lines of `all` (kept: the templates point into it). `origin` names it
+// in messages.
+void parse(std::string_view all, const char* origin, platform::TextBuffer& error) {
+  std::size_t line_number = 0;
+  while (!all.empty()) {
+    std::size_t newline = all.find('\n');
+    std::string_view line = trim(all.substr(0, newline));
+    all = newline == std::string_view::npos ? std::string_view{} : all.substr(newline + 1);
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      error.text("dbgalloc: ").text(origin).text(" line ").dec(line_number)
+          .text(": expected 'type:template', got '").text(line).text("'\n");
+      load_ok = false;
+      continue;
+    }
+    if (line.substr(0, colon) != "leak") continue;
+    std::string_view templ = trim(line.substr(colon + 1));
+    if (templ.empty() || table_size == kMaxSuppressions) continue;
+    table[table_size++].templ = templ;
+  }
+}
+
+// LeakSanitizer's built-in list hook: `const char* __lsan_default_suppressions()`,
+// defined by the program (exported or not), read before the file.
+void load_program_defaults(platform::TextBuffer& error) {
+  using Defaults = const char* (*)();
+  auto defaults = reinterpret_cast<Defaults>(stacks::find_program_function("__lsan_default_suppressions"));
+  if (defaults == nullptr) return;
+  const char* text = defaults();
+  if (text != nullptr) parse(text, "__lsan_default_suppressions()", error);
+}
+}  // namespace
+
 bool load(const char* path, platform::TextBuffer& error) {
   if (loaded) return load_ok;
   loaded = true;
-  if (path == nullptr || path[0] == '\0') return true;
+  load_program_defaults(error);
+  if (path == nullptr || path[0] == '\0') return load_ok;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error.text("dbgalloc: cannot open suppressions file '").text(path).text("'\n");
@@ -113,26 +151,10 @@ bool load(const char* path, platform::TextBuffer& error) {
     }
   }
   close(fd);
-  std::string_view all(file_text, size);
-  std::size_t line_number = 0;
-  while (!all.empty()) {
-    std::size_t newline = all.find('\n');
-    std::string_view line = trim(all.substr(0, newline));
-    all = newline == std::string_view::npos ? std::string_view{} : all.substr(newline + 1);
-    ++line_number;
-    if (line.empty() || line.front() == '#') continue;
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) {
-      error.text("dbgalloc: suppressions file '").text(path).text("' line ").dec(line_number)
-          .text(": expected 'type:template', got '").text(line).text("'\n");
-      load_ok = false;
-      continue;
-    }
-    if (line.substr(0, colon) != "leak") continue;
-    std::string_view templ = trim(line.substr(colon + 1));
-    if (templ.empty() || table_size == kMaxSuppressions) continue;
-    table[table_size++].templ = templ;
-  }
+  platform::StackText<300> origin;
+  origin.text("suppressions file '").text(path).character('\'');
+  origin.character('\0');
+  parse(std::string_view(file_text, size), origin.data(), error);
   return load_ok;
 }
 

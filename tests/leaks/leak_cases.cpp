@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "case_support.hpp"
 #include "dbgalloc/dbgalloc.hpp"
 
 // Not linked with libdbgalloc (valgrind must see glibc's malloc): the API binds to the
@@ -30,18 +31,10 @@
 #pragma weak __lsan_do_recoverable_leak_check
 #pragma weak __lsan_do_leak_check
 
-#define NOINLINE __attribute__((noinline))
-
 namespace {
 
-NOINLINE void scrub_stack() {
-  volatile char buffer[64 * 1024];
-  for (std::size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
-  asm volatile("" : : "r"(buffer) : "memory");
-}
-
-// Keeps a pointer out of every register and stack slot the compiler might reuse.
-NOINLINE void drop(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+using leak_cases::drop;
+using leak_cases::scrub_stack;
 
 NOINLINE void leak_direct() { drop(malloc(40)); }
 
