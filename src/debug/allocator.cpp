@@ -162,8 +162,8 @@ void* allocate_guard_block(const Request& request, std::size_t alignment, const 
   record->header.set_flag(BlockHeader::kGuardFlag);
   transition(&record->header, State::live);
   std::uintptr_t user = record->user;
-  std::uintptr_t begin = record->span->base;
-  std::uintptr_t end = begin + record->span->size;
+  std::uintptr_t begin = record->begin();
+  std::uintptr_t end = begin + record->size();
   fill_canary(user, begin, user);
   fill_canary(user, user + request.bytes, end);
   return reinterpret_cast<void*>(user);
@@ -175,9 +175,9 @@ std::uintptr_t damaged_canary(const Located& block) {
   std::uintptr_t user = block.user;
   std::uintptr_t end = user + h->size();
   if (block.guard != nullptr) {
-    std::uintptr_t begin = block.guard->span->base;
+    std::uintptr_t begin = block.guard->begin();
     std::uintptr_t bad = first_bad_canary(user, begin, user);
-    if (bad == 0) bad = first_bad_canary(user, end, begin + block.guard->span->size);
+    if (bad == 0) bad = first_bad_canary(user, end, begin + block.guard->size());
     return bad;
   }
   // The byte nearest the block is the one an overflow hits first.
@@ -198,18 +198,28 @@ void repair_canaries(const Located& block) {
   std::uintptr_t user = block.user;
   std::uintptr_t end = user + h->size();
   if (block.guard != nullptr) {
-    fill_canary(user, block.guard->span->base, user);
-    fill_canary(user, end, block.guard->span->base + block.guard->span->size);
+    fill_canary(user, block.guard->begin(), user);
+    fill_canary(user, end, block.guard->begin() + block.guard->size());
     return;
   }
   fill_canary(user, user - kLeftCanary, user);
   fill_canary(user, end, end + h->right_canary());
 }
 
+constexpr std::size_t kMappingCost = 64 * 1024;
+
 // What holding the block costs in memory: the whole heap chunk, so the quarantine's
-// byte budget bounds the memory it really keeps.
+// byte budget bounds the memory it really keeps. A guard span keeps its pages
+// (PROT_NONE); a slab slot's pages are guard pages, their contents gone: what stays is
+// its record and, per page, its page-map entry and page-table entry.
 std::size_t quarantine_cost(const Located& block) {
-  if (block.guard != nullptr) return block.guard->span->map_size();
+  if (block.guard != nullptr && block.guard->span != nullptr) return block.guard->span->map_size();
+  if (block.guard != nullptr) {
+    std::size_t cost = sizeof(GuardRecord) + 16 * (block.guard->size() / platform::page_size() + 1);
+    // A one-slot slab is a mapping of its own: the budget also bounds how many it holds.
+    if (block.guard->slab->capacity == 1 && cost < kMappingCost) cost = kMappingCost;
+    return cost;
+  }
   return heap::Heap::kHeaderSize + prefix_for(block.header->alignment()) + block.header->size() +
          block.header->right_canary();
 }
@@ -366,7 +376,7 @@ void configure(const options::Options& o) {
   config.check_every = o.check_every;
   config.stack_depth = static_cast<std::size_t>(o.malloc_stack_depth);
   quarantine.configure(static_cast<std::size_t>(o.quarantine_mb) << 20, static_cast<std::size_t>(o.quarantine_blocks));
-  guards.configure(platform::max_map_count());
+  guards.configure(platform::max_map_count(), o.guard_regions && platform::guard_regions_supported());
   init_secret(platform::random_u64());
   configure_guard_sites(o.guard_sites.c_str());
   if (config.stack_depth > 0) stacks::configure(static_cast<stacks::Unwinder>(o.unwinder_kind), config.stack_depth);
@@ -472,6 +482,12 @@ std::size_t usable_size(const void* p) {
   return block.header->state() == State::live ? block.header->size() : 0;
 }
 
+const char* guard_mechanism() {
+  if (guards.guard_regions()) return "guard regions (madvise MADV_GUARD_INSTALL: no mapping split, no map-count limit)";
+  if (!options::current().guard_regions) return "mprotect (guard_regions=0)";
+  return "mprotect (the kernel has no guard regions, which came with Linux 6.13)";
+}
+
 bool is_guard_block(const void* p) { return GuardBlocks::record_at(reinterpret_cast<std::uintptr_t>(p)) != nullptr; }
 
 void purge_quarantine() {
@@ -495,7 +511,7 @@ bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return qua
 
 DebugStats stats() {
   GuardStats g = guards.stats();
-  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks};
+  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks, g.slabs};
 }
 
 void lock_for_fork() {

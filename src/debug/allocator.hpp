@@ -41,7 +41,9 @@ std::size_t usable_size(const void* p);
 // invariants; reports each problem. Returns the number found. `caller` (0: none) is
 // the program's call to the check, the stack shown with each finding.
 std::size_t check_all(const char* operation, std::uintptr_t caller);
-// True when p lies in a guard block's span.
+// Which guard-page mechanism is in use (chosen by configure), as a line of text.
+const char* guard_mechanism();
+// True when p lies in a guard block's span or slot.
 bool is_guard_block(const void* p);
 
 // Releases the whole quarantine (after verifying it).
@@ -71,8 +73,9 @@ int& leak_check_disabled_depth();
 struct DebugStats {
   std::size_t quarantined_blocks;
   std::size_t quarantined_bytes;
-  std::size_t guard_blocks;
-  std::size_t guard_fallbacks;
+  std::size_t guard_blocks;     // live or quarantined
+  std::size_t guard_fallbacks;  // guard wanted, canary block given
+  std::size_t guard_slabs;      // mappings holding guard slots (guard regions)
 };
 DebugStats stats();
 

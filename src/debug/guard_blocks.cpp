@@ -4,24 +4,24 @@
 
 namespace dbgalloc::debug {
 
-namespace {
-// Marks spans as ours in the page map; the address is all that matters.
-constinit char guard_owner_tag = 0;
-}  // namespace
+// Marks spans and slabs as ours in the page map; the address is all that matters.
+constinit char guard_span_tag = 0;
+constinit char guard_slab_tag = 0;
 
-void GuardBlocks::configure(std::size_t map_count_limit) {
+void GuardBlocks::configure(std::size_t map_count_limit, bool guard_regions) {
   platform::LockGuard guard(lock_);
   // Two mappings per span; leave a fifth of the limit to the program and ourselves.
   max_spans_ = map_count_limit / 10 * 4;
+  regions_ = guard_regions;
 }
 
 GuardRecord* GuardBlocks::new_record() {
   if (free_records_ == nullptr) {
-    auto* slab = static_cast<Slab*>(platform::map(sizeof(Slab)));
-    if (slab == nullptr) return nullptr;
-    slab->next = slabs_;
-    slabs_ = slab;
-    for (GuardRecord& record : slab->records) {
+    auto* chunk = static_cast<RecordChunk*>(platform::map(sizeof(RecordChunk)));
+    if (chunk == nullptr) return nullptr;
+    chunk->next = chunks_;
+    chunks_ = chunk;
+    for (GuardRecord& record : chunk->records) {
       record.span = nullptr;
       record.next_free = free_records_;
       free_records_ = &record;
@@ -44,15 +44,32 @@ GuardBlocks::PoolList* GuardBlocks::pool_list(std::size_t usable, bool left_guar
   return &pool_[left_guard ? 1 : 0][pages - 1];
 }
 
-GuardRecord* GuardBlocks::take_pooled(PoolList* list) {
+void GuardBlocks::append(PoolList* list, GuardRecord* record) {
+  record->next_free = nullptr;
+  if (list->newest != nullptr) {
+    list->newest->next_free = record;
+  } else {
+    list->oldest = record;
+  }
+  list->newest = record;
+  ++list->count;
+}
+
+GuardRecord* GuardBlocks::pop_oldest(PoolList* list) {
   GuardRecord* record = list->oldest;
   if (record == nullptr) return nullptr;
   list->oldest = record->next_free;
   if (list->oldest == nullptr) list->newest = nullptr;
   --list->count;
+  record->next_free = nullptr;
+  return record;
+}
+
+GuardRecord* GuardBlocks::take_pooled(PoolList* list) {
+  GuardRecord* record = pop_oldest(list);
+  if (record == nullptr) return nullptr;
   --stats_.pooled_spans;
   pooled_bytes_ -= record->span->size;
-  record->next_free = nullptr;
   return record;
 }
 
@@ -78,6 +95,16 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
   if (alignment > page) return nullptr;  // such blocks use canaries
   std::size_t rounded = pages::round_up(size == 0 ? 1 : size, alignment);
   std::size_t usable = pages::round_up(rounded, page);
+  if (usable < rounded) return nullptr;  // size near the top of the address space
+  GuardRecord* record = regions_ ? slab_allocate(usable / page) : span_allocate(usable, left_guard);
+  if (record == nullptr) return nullptr;
+  record->left = left_guard;
+  record->user = left_guard ? record->begin() : record->begin() + record->size() - rounded;
+  return record;
+}
+
+GuardRecord* GuardBlocks::span_allocate(std::size_t usable, bool left_guard) {
+  const std::size_t page = platform::page_size();
   GuardRecord* pooled = nullptr;
   GuardRecord* victim = nullptr;
   {
@@ -99,7 +126,6 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
     // One mprotect: the pages are still there, and so is the guard page.
     if (platform::protect_read_write(reinterpret_cast<void*>(span->base), span->size)) {
       pooled->closed = false;
-      pooled->user = left_guard ? span->base : span->base + span->size - rounded;
       platform::LockGuard guard(lock_);
       ++stats_.reused_spans;
       return pooled;
@@ -113,7 +139,7 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
     unmap_detached(pooled);
     return nullptr;
   }
-  pages::Span* span = pages::page_allocator().allocate(usable, pages::SpanKind::guard_block, &guard_owner_tag,
+  pages::Span* span = pages::page_allocator().allocate(usable, pages::SpanKind::guard_block, &guard_span_tag,
                                                        left_guard ? page : 0, left_guard ? 0 : page);
   platform::LockGuard guard(lock_);
   GuardRecord* record = span != nullptr ? new_record() : nullptr;
@@ -124,7 +150,7 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
     return nullptr;
   }
   record->span = span;
-  record->user = left_guard ? span->base : span->base + span->size - rounded;
+  record->slab = nullptr;
   record->next_free = nullptr;
   record->closed = false;
   span->owner_data = reinterpret_cast<std::uintptr_t>(record);
@@ -133,15 +159,34 @@ GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool
 
 GuardRecord* GuardBlocks::record_at(std::uintptr_t address) {
   pages::Span* span = pages::page_allocator().span_of(address);
-  if (span == nullptr || span->kind != pages::SpanKind::guard_block || span->owner != &guard_owner_tag) return nullptr;
-  return reinterpret_cast<GuardRecord*>(span->owner_data);
+  if (span == nullptr || span->kind != pages::SpanKind::guard_block) return nullptr;
+  if (span->owner == &guard_span_tag) return reinterpret_cast<GuardRecord*>(span->owner_data);
+  if (span->owner == &guard_slab_tag) {
+    auto* slab = reinterpret_cast<GuardSlab*>(__atomic_load_n(&span->owner_data, __ATOMIC_ACQUIRE));
+    return slab != nullptr ? slab->record_near(address) : nullptr;
+  }
+  return nullptr;
 }
 
 void GuardBlocks::protect(GuardRecord* record) {
-  if (platform::protect_none(reinterpret_cast<void*>(record->span->base), record->span->size)) record->closed = true;
+  if (record->closed) return;
+  auto* begin = reinterpret_cast<void*>(record->begin());
+  // Guard pages discard the contents: the header is in the record, and nothing reads a
+  // freed block's bytes again.
+  if (record->slab != nullptr ? platform::guard_install(begin, record->size())
+                              : platform::protect_none(begin, record->size()))
+    record->closed = true;
 }
 
 void GuardBlocks::release(GuardRecord* record) {
+  if (record->slab != nullptr) {
+    slab_release(record);
+  } else {
+    span_release(record);
+  }
+}
+
+void GuardBlocks::span_release(GuardRecord* record) {
   if (!record->closed) protect(record);
   GuardRecord* victim = nullptr;
   bool pooled = false;
@@ -153,14 +198,7 @@ void GuardBlocks::release(GuardRecord* record) {
       if (stats_.pooled_spans >= kPoolMaxSpans || pooled_bytes_ + record->span->size > kPoolMaxBytes)
         victim = take_oldest_of_longest();
       if (stats_.pooled_spans < kPoolMaxSpans && pooled_bytes_ + record->span->size <= kPoolMaxBytes) {
-        record->next_free = nullptr;
-        if (list->newest != nullptr) {
-          list->newest->next_free = record;
-        } else {
-          list->oldest = record;
-        }
-        list->newest = record;
-        ++list->count;
+        append(list, record);
         ++stats_.pooled_spans;
         pooled_bytes_ += record->span->size;
         pooled = true;

@@ -52,6 +52,11 @@ void start_slow() {
   options::set_current(parsed);
   heap::arenas().set_count(static_cast<std::size_t>(parsed.arenas));
   debug::configure(parsed);
+  if (parsed.verbosity >= 1) {
+    platform::StackText<256> note;
+    note.text("dbgalloc: guard pages: ").text(debug::guard_mechanism()).text("\n");
+    note.flush();
+  }
 
   start_owner.store(0, std::memory_order_relaxed);
   __atomic_store_n(&started_flag, true, __ATOMIC_RELEASE);
@@ -67,7 +72,8 @@ void print_stats() {
       .dec(stats.heap.live_chunks).text(" blocks live (").bytes(stats.heap.in_use_bytes).text("), peak ")
       .bytes(stats.heap.peak_in_use_bytes).text(" in use, ").bytes(page_stats.peak_mapped_bytes)
       .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (").bytes(debug_stats.quarantined_bytes)
-      .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks, ").dec(report::error_count())
+      .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks (").dec(debug_stats.guard_fallbacks)
+      .text(" fallbacks to canaries, ").dec(debug_stats.guard_slabs).text(" slabs), ").dec(report::error_count())
       .text(" errors\n");
   stacks::DepotStats depot = stacks::depot_stats();
   stacks::cached_cfi_unwinder::Stats unwinder = stacks::cached_cfi_unwinder::stats();

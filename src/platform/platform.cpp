@@ -61,6 +61,46 @@ bool discard(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_D
 bool exclude_from_core_dump(void* addr, std::size_t bytes) { return madvise(addr, bytes, MADV_DONTDUMP) == 0; }
 
 namespace {
+// Not in glibc 2.36's headers.
+constexpr int kMadvGuardInstall = 102;
+constexpr int kMadvGuardRemove = 103;
+
+bool guard_advice(void* addr, std::size_t bytes, int advice) {
+  int saved = errno;
+  // The kernel may ask for a retry (EAGAIN) when it races a page fault in the range.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    if (madvise(addr, bytes, advice) == 0) {
+      errno = saved;
+      return true;
+    }
+    if (errno != EAGAIN && errno != EINTR) return false;
+  }
+  return false;
+}
+
+// 0: not asked yet, 1: yes, 2: no.
+std::atomic<int> guard_regions_state{0};
+}  // namespace
+
+bool guard_install(void* addr, std::size_t bytes) { return guard_advice(addr, bytes, kMadvGuardInstall); }
+bool guard_remove(void* addr, std::size_t bytes) { return guard_advice(addr, bytes, kMadvGuardRemove); }
+
+bool guard_regions_supported() {
+  int state = guard_regions_state.load(std::memory_order_relaxed);
+  if (state == 0) {
+    int saved = errno;
+    std::size_t page = page_size();
+    void* scratch = map(page);
+    bool yes = scratch != nullptr && guard_install(scratch, page);
+    if (scratch != nullptr) unmap(scratch, page);
+    errno = saved;
+    state = yes ? 1 : 2;
+    guard_regions_state.store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+}
+
+namespace {
 // gettid is a system call; every allocation and free records it, so it is cached.
 thread_local int tls_thread_id __attribute__((tls_model("initial-exec"))) = 0;
 }  // namespace

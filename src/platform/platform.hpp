@@ -29,6 +29,16 @@ bool discard(void* addr, std::size_t bytes);
 // splitting and merging mappings (about three times cheaper).
 bool exclude_from_core_dump(void* addr, std::size_t bytes);
 
+// Guard regions (madvise MADV_GUARD_INSTALL / MADV_GUARD_REMOVE, Linux 6.13+): pages of
+// an anonymous private mapping that fault on any access, without splitting the
+// mapping (no new VMA, no vm.max_map_count limit). Installing discards the pages'
+// contents; removing leaves them reading as zero. False (errno kept) when refused.
+bool guard_install(void* addr, std::size_t bytes);
+bool guard_remove(void* addr, std::size_t bytes);
+// Whether the kernel has guard regions: asked once (an install on a scratch page;
+// EINVAL before 6.13), then cached.
+bool guard_regions_supported();
+
 int thread_id();
 // In a forked child: the calling thread's id changed.
 void forget_thread_id();

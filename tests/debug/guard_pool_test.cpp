@@ -1,7 +1,8 @@
-// The guard-span pool (src/debug/guard_blocks.cpp): spans of freed guard blocks are
-// reused, stay PROT_NONE and identified while pooled, the pool is bounded, and guard
-// blocks stay under the map budget. The first tests drive GuardBlocks directly; the
-// last run guard_pool_cases under the preload and check the reports.
+// The guard-span pool (src/debug/guard_blocks.cpp, the mprotect fallback): spans of
+// freed guard blocks are reused, stay PROT_NONE and identified while pooled, the pool
+// is bounded, and guard blocks stay under the map budget. The first tests drive
+// GuardBlocks directly (spans: configure without guard regions); the last run
+// guard_pool_cases under the preload with either mechanism and check the reports.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -197,45 +198,69 @@ test_support::Outcome run_case(const std::string& name, const std::string& optio
 #define EXPECT_OUTPUT(run, text) \
   EXPECT_TRUE(test_support::has(run, text)) << "missing: " << (text) << "\n" << (run).output
 
+// Each case with both mechanisms: slabs on guard regions where the kernel has them,
+// and the mprotect spans forced by guard_regions=0.
+const char* const kMechanisms[] = {"", ":guard_regions=0"};
+
 TEST(GuardPool, a_read_of_a_pooled_block_is_a_use_after_free_with_both_stacks) {
-  auto run = run_case("read_after_pooled", "guard=all:quarantine_mb=0");
-  EXPECT_EQ(run.signal, SIGSEGV);
-  EXPECT_OUTPUT(run, "heap-use-after-free on address");
-  EXPECT_OUTPUT(run, "READ of size 1 at 0x");
-  EXPECT_OUTPUT(run, "10 bytes inside of 100-byte region");
-  EXPECT_OUTPUT(run, "read_pooled");
-  EXPECT_OUTPUT(run, "allocate_pooled_hundred");
-  EXPECT_OUTPUT(run, "release_pooled");
+  for (const char* mechanism : kMechanisms) {
+    auto run = run_case("read_after_pooled", std::string("guard=all:quarantine_mb=0") + mechanism);
+    EXPECT_EQ(run.signal, SIGSEGV) << mechanism;
+    EXPECT_OUTPUT(run, "heap-use-after-free on address");
+    EXPECT_OUTPUT(run, "READ of size 1 at 0x");
+    EXPECT_OUTPUT(run, "10 bytes inside of 100-byte region");
+    EXPECT_OUTPUT(run, "read_pooled");
+    EXPECT_OUTPUT(run, "allocate_pooled_hundred");
+    EXPECT_OUTPUT(run, "release_pooled");
+  }
 }
 
 TEST(GuardPool, a_write_to_a_pooled_block_is_a_use_after_free) {
-  auto run = run_case("write_after_pooled", "guard=all:quarantine_mb=0");
-  EXPECT_EQ(run.signal, SIGSEGV);
-  EXPECT_OUTPUT(run, "heap-use-after-free on address");
-  EXPECT_OUTPUT(run, "WRITE of size 1 at 0x");
-  EXPECT_OUTPUT(run, "write_pooled");
+  for (const char* mechanism : kMechanisms) {
+    auto run = run_case("write_after_pooled", std::string("guard=all:quarantine_mb=0") + mechanism);
+    EXPECT_EQ(run.signal, SIGSEGV) << mechanism;
+    EXPECT_OUTPUT(run, "heap-use-after-free on address");
+    EXPECT_OUTPUT(run, "WRITE of size 1 at 0x");
+    EXPECT_OUTPUT(run, "write_pooled");
+  }
 }
 
 TEST(GuardPool, freeing_a_pooled_block_again_is_a_double_free) {
-  auto run = run_case("double_free_after_pooled", "guard=all:quarantine_mb=0");
-  EXPECT_EQ(run.exit_code, 23);
-  EXPECT_OUTPUT(run, "ERROR: dbgalloc: double-free on address");
-  EXPECT_OUTPUT(run, "0 bytes inside of 100-byte region");
+  for (const char* mechanism : kMechanisms) {
+    auto run = run_case("double_free_after_pooled", std::string("guard=all:quarantine_mb=0") + mechanism);
+    EXPECT_EQ(run.exit_code, 23) << mechanism;
+    EXPECT_OUTPUT(run, "ERROR: dbgalloc: double-free on address");
+    EXPECT_OUTPUT(run, "0 bytes inside of 100-byte region");
+  }
 }
 
 TEST(GuardPool, a_reused_span_is_writable_and_faults_again_once_freed) {
-  auto run = run_case("reuse", "guard=all:quarantine_mb=0");
-  EXPECT_OUTPUT(run, "reused 1");
-  EXPECT_EQ(run.signal, SIGSEGV);
-  EXPECT_OUTPUT(run, "heap-use-after-free on address");
-  EXPECT_OUTPUT(run, "read_pooled");
+  for (const char* mechanism : kMechanisms) {
+    auto run = run_case("reuse", std::string("guard=all:quarantine_mb=0") + mechanism);
+    EXPECT_OUTPUT(run, "reused 1");
+    EXPECT_EQ(run.signal, SIGSEGV) << mechanism;
+    EXPECT_OUTPUT(run, "heap-use-after-free on address");
+    EXPECT_OUTPUT(run, "read_pooled");
+  }
 }
 
 TEST(GuardPool, guard_all_over_many_blocks_stays_under_the_map_budget) {
-  auto run = run_case("many_live_blocks", "guard=all:detect_leaks=0");
-  EXPECT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_OUTPUT(run, "under the budget");
-  EXPECT_FALSE(test_support::has(run, "ERROR")) << run.output;
+  for (const char* mechanism : kMechanisms) {
+    auto run = run_case("many_live_blocks", std::string("guard=all:detect_leaks=0") + mechanism);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_OUTPUT(run, "under the budget");
+    EXPECT_FALSE(test_support::has(run, "ERROR")) << run.output;
+  }
+}
+
+TEST(GuardPool, verbosity_names_the_guard_mechanism_and_guard_regions_0_forces_mprotect) {
+  auto forced = run_case("double_free_after_pooled", "guard=all:verbosity=1:guard_regions=0");
+  EXPECT_OUTPUT(forced, "dbgalloc: guard pages: mprotect (guard_regions=0)");
+  auto chosen = run_case("double_free_after_pooled", "guard=all:verbosity=1");
+  EXPECT_OUTPUT(chosen, platform::guard_regions_supported() ? "dbgalloc: guard pages: guard regions (madvise"
+                                                             : "dbgalloc: guard pages: mprotect (the kernel has no");
+  auto quiet = run_case("double_free_after_pooled", "guard=all");
+  EXPECT_FALSE(test_support::has(quiet, "guard pages:")) << quiet.output;
 }
 
 }  // namespace
