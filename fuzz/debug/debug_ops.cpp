@@ -4,6 +4,9 @@
 // wild frees). The harness knows which report each misuse must produce and checks
 // that exactly that report came, at exactly the right address; correct operations must
 // produce none. Reports arrive through the finding callback instead of aborting.
+// After every operation the heap chunks it touched are checked (check_around); the
+// whole check (every block's canaries and fill, the heap's invariants) runs every
+// kFullCheckEvery operations and at the end of each input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +15,7 @@
 
 #include "debug/allocator.hpp"
 #include "debug/block.hpp"
+#include "heap/arenas.hpp"
 #include "options/options.hpp"
 #include "report/report.hpp"
 
@@ -23,13 +27,20 @@ using dbgalloc::report::Finding;
 
 constexpr int kSlots = 32;
 constexpr int kMaxFindings = 8;
+constexpr unsigned kFullCheckEvery = 32;
 
 struct Slot {
   unsigned char* p = nullptr;
   std::size_t size = 0;
   Kind kind = Kind::malloc;
   bool aligned = false;
+  std::size_t alignment = 0;
 };
+
+// The heap payload holding a canary block (guard blocks are not in the heap).
+const void* payload_of(const Slot& s) {
+  return s.p - dbgalloc::debug::prefix_for(s.alignment > 16 ? s.alignment : 16);
+}
 
 struct Seen {
   ErrorClass error;
@@ -104,6 +115,7 @@ void* allocate(Slot& s, std::size_t size, Kind kind, bool aligned, std::size_t a
   s.size = size;
   s.kind = kind;
   s.aligned = aligned;
+  s.alignment = alignment;
   std::memset(s.p, 0x5a, size);
   return s.p;
 }
@@ -121,10 +133,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   configure_once();
   Slot slots[kSlots];
   Input in(data, size);
+  unsigned ops = 0;
   while (!in.empty()) {
     std::uint8_t op = in.byte();
     Slot& s = slots[in.byte() % kSlots];
     auto user = reinterpret_cast<std::uintptr_t>(s.p);
+    const void* touched = s.p != nullptr ? payload_of(s) : nullptr;
     switch (op % 12) {
       case 0:
       case 1:
@@ -229,7 +243,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     // Every operation leaves the heap sound and every live block intact.
-    if (dbgalloc::debug::check_all("fuzz check", 0) != 0) fail("heap check found a problem after an operation", op);
+    for (const void* p : {touched, s.p != nullptr ? payload_of(s) : nullptr}) {
+      if (p == nullptr) continue;
+      dbgalloc::heap::CheckResult near = dbgalloc::heap::arenas().check_around(p);
+      if (!near.ok) fail(near.problem, near.address);
+    }
+    if (++ops % kFullCheckEvery == 0 && dbgalloc::debug::check_all("fuzz check", 0) != 0)
+      fail("heap check found a problem after an operation", op);
   }
   for (Slot& s : slots) {
     if (s.p != nullptr) release(s);

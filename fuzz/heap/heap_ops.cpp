@@ -1,7 +1,10 @@
 // libFuzzer harness for the heap core: the input is a sequence of operations
 // (allocate, aligned allocate, free, realloc, in-place resize, calloc-style zeroed
 // allocate). Every block is filled with a pattern derived from its id and verified
-// when it is freed or moved; check() runs after every operation. In this build the
+// when it is freed or moved. After every operation the chunks it touched and their
+// neighbours are checked (check_around), the whole heap (check()) every kFullCheckEvery
+// operations and at the end of each input: a full check after every operation held
+// the harness to ~100 inputs/s. In this build the
 // heap poisons everything but live payloads (cached chunks included), so ASan also
 // catches any access outside what the heap handed out.
 //
@@ -21,6 +24,7 @@
 
 #include "heap/arenas.hpp"
 #include "heap/heap.hpp"
+#include "heap/poison.hpp"  // the ASan interface in fuzz builds
 
 namespace {
 
@@ -29,6 +33,7 @@ using dbgalloc::heap::CheckResult;
 using dbgalloc::heap::Heap;
 
 constexpr int kSlots = 64;
+constexpr unsigned kFullCheckEvery = 32;
 
 struct Slot {
   unsigned char* p = nullptr;
@@ -61,16 +66,53 @@ class Input {
 
 unsigned char pattern(std::uint32_t id, std::size_t i) { return static_cast<unsigned char>(id * 167 + i * 13 + 1); }
 
-// Large blocks are sampled (both ends and a sparse stride) so big sizes stay cheap;
-// any overlap between blocks still hits a sampled byte.
+// Large blocks are sampled (both ends in full, then one byte per 64 KiB), so big sizes
+// stay cheap: touching every page of a fresh mapping cost most of the run time. Blocks
+// are not trusted to be disjoint because of the fill: place() compares the ranges.
 std::size_t next_index(std::size_t i, std::size_t size) {
   if (size <= 4096 || i < 256 || i + 257 >= size) return i + 1;
-  std::size_t next = i + 509;
+  std::size_t next = i + 65521;
   return next + 256 < size ? next : size - 256;
 }
 
 void fill(Slot& s) {
   for (std::size_t i = 0; i < s.size; i = next_index(i, s.size)) s.p[i] = pattern(s.id, i);
+}
+
+// calloc's part: the whole block is the caller's (ASan knows which bytes are), but
+// zeroing a large fresh mapping only costs page faults: its ends are written.
+void zero(unsigned char* p, std::size_t n) {
+  constexpr std::size_t kEnds = 16 * 1024;
+  if (n <= 2 * kEnds) {
+    std::memset(p, 0, n);
+    return;
+  }
+#ifdef DBGALLOC_HAS_ASAN
+  if (__asan_region_is_poisoned(p, n) != nullptr) abort();
+#endif
+  std::memset(p, 0, kEnds);
+  std::memset(p + n - kEnds, 0, kEnds);
+}
+
+// A block just handed out (s) overlaps no other live block.
+void expect_disjoint(const Slot* slots, const Slot& s) {
+  auto begin = reinterpret_cast<std::uintptr_t>(s.p);
+  std::uintptr_t end = begin + (s.size > 0 ? s.size : 1);
+  for (int i = 0; i < kSlots; ++i) {
+    const Slot& other = slots[i];
+    if (&other == &s || other.p == nullptr) continue;
+    auto other_begin = reinterpret_cast<std::uintptr_t>(other.p);
+    std::uintptr_t other_end = other_begin + (other.size > 0 ? other.size : 1);
+    if (begin < other_end && other_begin < end) {
+      __builtin_printf("block %u at %p overlaps block %u at %p\n", s.id, s.p, other.id, other.p);
+      abort();
+    }
+  }
+}
+
+void place(const Slot* slots, Slot& s) {
+  expect_disjoint(slots, s);
+  fill(s);
 }
 
 void verify(const Slot& s, std::size_t length) {
@@ -91,15 +133,28 @@ void expect_sound(CheckResult result) {
 
 void check(const Heap& heap) { expect_sound(heap.check()); }
 
+// The addresses an operation touched (a block's old and new place).
+struct Touched {
+  const void* at[2] = {};
+  void add(const void* p) {
+    if (p == nullptr) return;
+    at[at[0] == nullptr ? 0 : 1] = p;
+  }
+};
+
 // A second thread that frees blocks it is handed (into its own cache) and can be told
 // to exit (its cache then goes back to the heaps) and be started again.
 class Helper {
  public:
   ~Helper() { stop(); }
-  bool free_block(void* p) {
+  bool free_block(void* p) { return free_blocks(&p, 1); }
+  // Frees them all in one hand-over (a burst's frees one by one cost most of the run
+  // time in thread switches); true when every free was accepted.
+  bool free_blocks(void* const* blocks, std::size_t count) {
     start();
     std::unique_lock<std::mutex> lock(mutex_);
-    job_ = p;
+    jobs_ = blocks;
+    count_ = count;
     pending_ = true;
     changed_.notify_all();
     changed_.wait(lock, [this] { return !pending_; });
@@ -125,7 +180,8 @@ class Helper {
     for (;;) {
       changed_.wait(lock, [this] { return pending_ || quit_; });
       if (quit_) return;
-      result_ = dbgalloc::heap::arenas().deallocate(job_);
+      result_ = true;
+      for (std::size_t i = 0; i < count_; ++i) result_ = dbgalloc::heap::arenas().deallocate(jobs_[i]) && result_;
       pending_ = false;
       changed_.notify_all();
     }
@@ -133,7 +189,8 @@ class Helper {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  void* job_ = nullptr;
+  void* const* jobs_ = nullptr;
+  std::size_t count_ = 0;
   bool pending_ = false;
   bool quit_ = false;
   bool result_ = false;
@@ -147,10 +204,13 @@ void run_on_arenas(Input& in) {
   Slot slots[kSlots];
   std::uint32_t next_id = 1;
   void* just_freed = nullptr;  // a second free of it must be refused
+  unsigned ops = 0;
   while (!in.empty()) {
     std::uint8_t op = in.byte();
     Slot& s = slots[in.byte() % kSlots];
     void* freed_now = nullptr;
+    Touched touched;
+    touched.add(s.p);
     switch (op % 11) {
       case 0:
       case 1: {  // allocate (zeroed for op 1): small sizes mostly, so the cache serves them
@@ -159,10 +219,10 @@ void run_on_arenas(Input& in) {
         s.p = static_cast<unsigned char*>(arenas.allocate(n));
         if (s.p == nullptr) abort();
         if (arenas.usable_size(s.p) < n) abort();
-        if (op % 11 == 1) std::memset(s.p, 0, n);
+        if (op % 11 == 1) zero(s.p, n);
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       case 2: {  // aligned allocate
@@ -173,7 +233,7 @@ void run_on_arenas(Input& in) {
         if (s.p == nullptr || reinterpret_cast<std::uintptr_t>(s.p) % alignment != 0) abort();
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       case 3:
@@ -203,7 +263,7 @@ void run_on_arenas(Input& in) {
         verify(s, n < s.size ? n : s.size);
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       case 7:
@@ -225,9 +285,10 @@ void run_on_arenas(Input& in) {
         }
         for (std::size_t i = 0; i < count; ++i) {
           if (n > 0 && (burst[i][0] != static_cast<unsigned char>(i) || burst[i][n - 1] != static_cast<unsigned char>(i))) abort();
-          bool freed = by_helper ? helper.free_block(burst[i]) : arenas.deallocate(burst[i]);
-          if (!freed) abort();
+          if (!by_helper && !arenas.deallocate(burst[i])) abort();
         }
+        if (by_helper && !helper.free_blocks(reinterpret_cast<void* const*>(burst), count)) abort();
+        for (std::size_t i = 0; i < count; ++i) expect_sound(arenas.check_around(burst[i]));
         break;
       }
       default:  // a block freed by the helper comes back from its cache or the heap
@@ -236,10 +297,14 @@ void run_on_arenas(Input& in) {
         if (s.p == nullptr) abort();
         s.size = 0;
         s.id = next_id++;
+        expect_disjoint(slots, s);
         break;
     }
     just_freed = freed_now;
-    expect_sound(arenas.check());
+    touched.add(s.p);
+    for (const void* p : touched.at)
+      if (p != nullptr) expect_sound(arenas.check_around(p));
+    if (++ops % kFullCheckEvery == 0) expect_sound(arenas.check());
   }
   for (Slot& s : slots) {
     if (s.p == nullptr) continue;
@@ -266,9 +331,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static Heap heap;
   Slot slots[kSlots];
   std::uint32_t next_id = 1;
+  unsigned ops = 0;
   while (!in.empty()) {
     std::uint8_t op = in.byte();
     Slot& s = slots[in.byte() % kSlots];
+    Touched touched;
+    touched.add(s.p);
     switch (op % 6) {
       case 0:
       case 1: {  // allocate, zeroed for op 1
@@ -276,10 +344,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::size_t n = in.size_value();
         s.p = static_cast<unsigned char*>(heap.allocate(n));
         if (s.p == nullptr) abort();
-        if (op % 6 == 1) std::memset(s.p, 0, n);
+        if (op % 6 == 1) zero(s.p, n);
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       case 2: {  // aligned allocate
@@ -290,7 +358,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (s.p == nullptr || reinterpret_cast<std::uintptr_t>(s.p) % alignment != 0) abort();
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       case 3: {  // free
@@ -310,7 +378,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         verify(s, n < s.size ? n : s.size);
         s.size = n;
         s.id = next_id++;
-        fill(s);
+        place(slots, s);
         break;
       }
       default: {  // in-place resize only
@@ -321,12 +389,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           verify(s, n < s.size ? n : s.size);
           s.size = n;
           s.id = next_id++;
-          fill(s);
+          place(slots, s);
         }
         break;
       }
     }
-    check(heap);
+    touched.add(s.p);
+    for (const void* p : touched.at)
+      if (p != nullptr) expect_sound(heap.check_around(reinterpret_cast<std::uintptr_t>(p)));
+    if (++ops % kFullCheckEvery == 0) check(heap);
   }
   for (Slot& s : slots) {
     if (s.p == nullptr) continue;

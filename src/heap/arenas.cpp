@@ -303,6 +303,13 @@ CheckResult Arenas::check() {
   return CheckResult{};
 }
 
+CheckResult Arenas::check_around(const void* address) {
+  Arena* arena = owner_of(address);
+  if (arena == nullptr) return CheckResult{};
+  platform::LockGuard guard(arena->lock);
+  return arena->heap.check_around(reinterpret_cast<std::uintptr_t>(address));
+}
+
 ArenaStats Arenas::stats() {
   ArenaStats total;
   // Every lock at once, so no refill or flush moves chunks between heaps and caches

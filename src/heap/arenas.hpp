@@ -61,6 +61,8 @@ class Arenas {
   // Every arena's heap, then the calling thread's cache entry by entry, and whether
   // any cache met a damaged entry.
   CheckResult check();
+  // Heap::check_around in the arena owning address (sound when none does).
+  CheckResult check_around(const void* address);
   ArenaStats stats();
   // Flushes the calling thread's cache, then unmaps fully free segments.
   std::size_t trim();

@@ -3,13 +3,21 @@
 // the heap, held by a thread cache, not live: see chunk.hpp).
 #include "heap/chunk.hpp"
 
+// Fuzzers run these checks after every operation; their own branches are no guide to
+// new behaviour, so they stay out of coverage feedback (and its cost).
+#if defined(__clang__)
+#define DBGALLOC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define DBGALLOC_NO_COVERAGE
+#endif
+
 namespace dbgalloc::heap {
 
 namespace {
 CheckResult fail(const char* problem, std::uintptr_t address) { return CheckResult{false, problem, address}; }
 }  // namespace
 
-CheckResult Heap::check_bins(std::size_t* free_count) const {
+DBGALLOC_NO_COVERAGE CheckResult Heap::check_bins(std::size_t* free_count) const {
   std::size_t count = 0;
   for (std::size_t index = 0; index < kBins; ++index) {
     bool marked = (bin_map_[index / 64] >> (index % 64)) & 1;
@@ -37,7 +45,7 @@ CheckResult Heap::check_bins(std::size_t* free_count) const {
   return CheckResult{};
 }
 
-CheckResult Heap::check() const {
+DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
   std::size_t walked_free = 0;
   std::size_t walked_free_bytes = 0;
   std::size_t in_use = 0;
@@ -93,6 +101,103 @@ CheckResult Heap::check() const {
   CheckResult bins = check_bins(&binned);
   if (!bins.ok) return bins;
   if (binned != walked_free) return fail("bins do not hold exactly the free chunks", 0);
+  return CheckResult{};
+}
+
+namespace {
+bool segment_chunk(const pages::Span* span, std::uintptr_t address) {
+  return address >= first_chunk_address(span) && address < fence_address(span) && address % Heap::kAlignment == 0;
+}
+}  // namespace
+
+// True when c is a free chunk linked in its bin: its links lead to this heap's
+// sentinels or segments and point back at it. Reads nothing the page map disowns.
+DBGALLOC_NO_COVERAGE bool Heap::linked_free(Chunk* c) const {
+  for (Chunk* link : {c->next_link(), c->prev_link()}) {
+    auto address = reinterpret_cast<std::uintptr_t>(link);
+    auto sentinels = reinterpret_cast<std::uintptr_t>(bin_heads_);
+    if (address >= sentinels && address < sentinels + sizeof bin_heads_) continue;
+    pages::Span* span = pages::page_allocator().span_of(address);
+    if (span == nullptr || span->owner != this || span->kind != pages::SpanKind::heap_segment ||
+        !segment_chunk(span, address))
+      return false;
+  }
+  return c->next_link()->prev_link() == c && c->prev_link()->next_link() == c;
+}
+
+// The chunk holding address found from its own header (a block start the caller was
+// handed, or was just freed: then its chunk, or the free chunk it merged into), or
+// nullptr when the header does not lead there soundly.
+DBGALLOC_NO_COVERAGE Chunk* Heap::chunk_from_header(const pages::Span* span, std::uintptr_t address) const {
+  if (!segment_chunk(span, address - kHeaderSize)) return nullptr;
+  Chunk* c = Chunk::of(reinterpret_cast<void*>(address));
+  auto sane = [span](Chunk* k) {
+    std::size_t size = k->size();
+    return size >= kMinChunk && size % kAlignment == 0 && !k->direct() && size <= fence_address(span) - k->address();
+  };
+  if (!sane(c)) return nullptr;
+  if (c->in_use()) return c->after()->prev_in_use() ? c : nullptr;
+  if (c->after()->prev() == c->size() && linked_free(c)) return c;
+  // Merged into the free chunk before it: the stale header still holds its size.
+  if (c->prev_in_use() || c->prev() > c->address() - first_chunk_address(span)) return nullptr;
+  Chunk* p = c->before();
+  if (!sane(p) || p->in_use() || p->address() + p->size() <= address || !linked_free(p)) return nullptr;
+  return p;
+}
+
+DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) const {
+  pages::Span* span = pages::page_allocator().span_of(address);
+  if (span == nullptr || span->owner != this) return CheckResult{};  // not ours (any more)
+  if (span->kind == pages::SpanKind::direct) {
+    auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
+    if (!c->direct() || !c->in_use() || c->prev() != span->owner_data - kHeaderSize)
+      return fail("direct block header overwritten", c->address());
+    return CheckResult{};
+  }
+  if (span->kind != pages::SpanKind::heap_segment) return fail("span of an unexpected kind", span->base);
+  std::uintptr_t fence = fence_address(span);
+  Chunk* c = chunk_from_header(span, address);
+  if (c == nullptr) {
+    // Walk to the chunk holding address (the walk itself checks the tiling).
+    c = reinterpret_cast<Chunk*>(first_chunk_address(span));
+    if (!c->prev_in_use()) return fail("first chunk of a segment lacks PINUSE", c->address());
+    while (true) {
+      if (c->address() == fence) {
+        if (!c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
+        return CheckResult{};  // the address lies in the segment record or the fence
+      }
+      std::size_t size = c->size();
+      if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
+      if (c->direct()) return fail("direct flag inside a segment", c->address());
+      if (c->address() + size > fence) return fail("chunk runs past its segment", c->address());
+      if (c->in_use() != c->after()->prev_in_use()) return fail("PINUSE of next chunk disagrees", c->after()->address());
+      if (address < c->address() + size) break;
+      c = c->after();
+    }
+  }
+  // c and its neighbours as check() sees them. The previous chunk is reachable only
+  // when free (its footer); an in-use one has nothing to verify here.
+  Chunk* previous = c->prev_in_use() || c->address() == first_chunk_address(span) ? nullptr : c->before();
+  if (previous != nullptr &&
+      (previous->address() < first_chunk_address(span) || previous->in_use() || previous->after() != c))
+    return fail("free chunk footer disagrees with its size", c->address());
+  Chunk* next = c->after();
+  if (c->in_use() != next->prev_in_use()) return fail("PINUSE of next chunk disagrees", next->address());
+  if (next->address() != fence && (next->size() < kMinChunk || next->size() % kAlignment != 0 ||
+                                   next->size() > fence - next->address()))
+    return fail("chunk size is invalid", next->address());
+  if (next->address() == fence && (!next->in_use() || next->size() != 0))
+    return fail("segment fence overwritten", next->address());
+  for (Chunk* near : {previous, c, next}) {
+    if (near == nullptr || near->address() == fence || near->in_use()) continue;
+    if (near->after()->prev() != near->size()) return fail("free chunk footer disagrees with its size", near->address());
+    if (near != c && !c->in_use()) return fail("two free chunks are adjacent", near->address());
+    if (!linked_free(near)) return fail("bin list links disagree", near->address());
+    std::size_t index = bin_index(near->size());
+    if (!((bin_map_[index / 64] >> (index % 64)) & 1)) return fail("bin bitmap misses a non-empty bin", near->address());
+  }
+  if (c->in_use() && c->cached() && c->size() > kMaxCachedChunk)
+    return fail("cache mark on a chunk too large to cache", c->address());
   return CheckResult{};
 }
 

@@ -107,6 +107,10 @@ class Heap {
   void* find_live_block_containing(std::uintptr_t address) const;
 
   CheckResult check() const;
+  // check() narrowed to the chunk holding `address` and its two neighbours (plus the
+  // segment's tiling up to it): cheap enough to run after every operation in fuzzers,
+  // with check() every so often. A sound answer for an address not in this heap.
+  CheckResult check_around(std::uintptr_t address) const;
   HeapStats stats() const { return stats_; }
   // Returns every segment and direct block to the OS (tests and fuzzers).
   void release_all();
@@ -140,6 +144,8 @@ class Heap {
   Chunk* bin_sentinel(std::size_t index) const;
   void mark_in_use(Chunk* chunk);
   CheckResult check_bins(std::size_t* free_count) const;
+  bool linked_free(Chunk* chunk) const;
+  Chunk* chunk_from_header(const pages::Span* span, std::uintptr_t address) const;
 
   // Each bin's sentinel is a chunk-shaped record accessed only as a Chunk, so list
   // code has no empty-list special cases (dlmalloc's trick, without type punning).
