@@ -87,6 +87,26 @@ report "new-delete-type-mismatch (sized delete)" sized_delete_mismatch
 report "double-free through realloc" realloc_freed
 report "heap-header-corruption" header_corruption
 
+deadly=$build/tests/report/deadly_cases
+if [ -x "$deadly" ]; then
+  cat <<'EOF'
+
+### Deadly signals: SEGV, BUS, FPE, ILL, stack-overflow
+
+A fault outside the guard pages (a wild or null pointer, a division by zero) is
+reported as ASan reports it (`handle_segv`, `handle_sigbus`, `handle_sigfpe`,
+`handle_sigill`, all on by default), and when the address is in or near a heap block
+the report names the block with its stacks. A handler the program installed itself
+(before or after dbgalloc) is left to do its work instead. After the report the signal
+ends the process as it would have.
+EOF
+  for pair in "a null pointer read:null_read" "an address inside a heap block the program made inaccessible:inside_block"; do
+    printf '\n`deadly_cases %s` (%s):\n\n```\n' "${pair#*:}" "${pair%%:*}"
+    { LD_PRELOAD=$lib "$deadly" "${pair#*:}" 2>&1 | sed -e '/^$/d' -e '/^offset /d'; } 2>/dev/null
+    printf '```\n'
+  done
+fi
+
 if [ -x "$leaks" ]; then
   printf '\n### memory leaks (at exit)\n\n`leak_cases indirect`:\n\n```\n'
   LD_PRELOAD=$lib "$leaks" indirect 2>&1 >/dev/null | sed -e '/^$/d'

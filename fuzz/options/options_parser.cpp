@@ -78,7 +78,7 @@ void check_accepted(const Options& parsed) {
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
   if (parsed.guard_mode != again.guard_mode || parsed.guard_sample_rate != again.guard_sample_rate ||
-      parsed.guard_left != again.guard_left || parsed.report_json != again.report_json ||
+      parsed.guard_left != again.guard_left || parsed.guard_random != again.guard_random || parsed.report_json != again.report_json ||
       parsed.unwinder_kind != again.unwinder_kind)
     fail("round trip changed an interpreted option", printed);
 }

@@ -10,7 +10,9 @@
 //   - any `ok` or `interior` answer names a block the harness owns, with the address
 //     where that block says it is (or, for `ok`, a stale header of a block freed long
 //     ago, in state freed);
-//   - stack and global addresses are `not_ours`.
+//   - stack and global addresses are `not_ours`;
+//   - block_near (what a deadly-signal report names) names only blocks the harness
+//     owns (or a stale freed header), and for a byte of a live block, that block.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -126,10 +128,32 @@ void check_known(Lookup lookup, const Located& found, std::uintptr_t address) {
   fail("located a block the harness does not own", address, lookup);
 }
 
+constexpr std::size_t kNearReach = 64 * 1024;  // as the fault handler asks
+
+// block_near's answer for `address`; `expected` (when not 0) is the live block that
+// holds it.
+void check_near(std::uintptr_t address, std::uintptr_t expected) {
+  Located near;
+  if (!dbgalloc::debug::block_near(address, kNearReach, &near)) {
+    if (expected != 0) fail("block_near misses the live block holding the address", address, Lookup::interior);
+    return;
+  }
+  if (expected != 0 && near.user != expected) fail("block_near names another block", address, Lookup::interior);
+  if (near.header->state() == State::freed) return;  // a stale header, as for locate
+  for (const Slot& slot : slots) {
+    if (slot.state == SlotState::live && near.user == slot.user) return;
+  }
+  for (int i = 0; i < freed_count; ++i) {
+    if (near.user == freed[i].user) return;
+  }
+  fail("block_near names a block the harness does not own", address, Lookup::ok);
+}
+
 void probe(std::uintptr_t address) {
   Located found;
   Lookup lookup = dbgalloc::debug::locate(address, &found);
   check_known(lookup, found, address);
+  check_near(address, 0);
 }
 
 void probe_slot(const Slot& slot, std::int64_t offset) {
@@ -138,6 +162,7 @@ void probe_slot(const Slot& slot, std::int64_t offset) {
   Lookup lookup = dbgalloc::debug::locate(address, &found);
   check_known(lookup, found, address);
   bool inside = offset > 0 && static_cast<std::uint64_t>(offset) < slot.size;
+  check_near(address, (inside || offset == 0) && slot.size > 0 && slot.state == SlotState::live ? slot.user : 0);
   if (offset == 0) {
     if (lookup != Lookup::ok || found.user != slot.user) fail("a block start is not found", address, lookup);
   } else if (inside && slot.state == SlotState::live) {

@@ -31,6 +31,7 @@ struct Config {
   options::GuardMode guard_mode = options::GuardMode::none;
   long long guard_sample_rate = 0;
   bool guard_left = false;
+  bool guard_random = false;
   std::size_t guard_alignment = 16;
   std::size_t guard_min = 0;
   std::size_t guard_max = 0;
@@ -156,10 +157,13 @@ void* allocate_guard_block(const Request& request, std::size_t alignment, const 
   std::size_t requested = request.alignment > 0 ? request.alignment : 1;
   std::size_t guard_alignment = requested > config.guard_alignment ? requested : config.guard_alignment;
   (void)alignment;
-  GuardRecord* record = guards.allocate(request.bytes, guard_alignment, config.guard_left);
+  // guard_side=random: one side or the other per block, so one run can catch both.
+  bool left = config.guard_random ? (next_random() & 1) != 0 : config.guard_left;
+  GuardRecord* record = guards.allocate(request.bytes, guard_alignment, left);
   if (record == nullptr) return nullptr;
   record->header = header;
   record->header.set_flag(BlockHeader::kGuardFlag);
+  if (left) record->header.add_mark(BlockHeader::kMarkLeftGuard);
   transition(&record->header, State::live);
   std::uintptr_t user = record->user;
   std::uintptr_t begin = record->begin();
@@ -370,6 +374,7 @@ void configure(const options::Options& o) {
   config.guard_mode = o.guard_mode;
   config.guard_sample_rate = o.guard_sample_rate;
   config.guard_left = o.guard_left;
+  config.guard_random = o.guard_random;
   config.guard_alignment = static_cast<std::size_t>(o.guard_alignment);
   config.guard_min = static_cast<std::size_t>(o.guard_min_size);
   config.guard_max = static_cast<std::size_t>(o.guard_max_size);

@@ -53,6 +53,7 @@ struct BlockHeader {
   std::uint16_t checksum() const { return static_cast<std::uint16_t>(tail >> 48); }
   // Marks are advisory bits outside the checksum (set with an atomic OR, any time).
   static constexpr std::uint64_t kMarkIgnoredForLeaks = 1;
+  static constexpr std::uint64_t kMarkLeftGuard = 2;  // a guard block whose guard page is before it
   std::uint64_t marks() const { return (__atomic_load_n(&tail, __ATOMIC_RELAXED) >> 40) & 0xff; }
   void add_mark(std::uint64_t mark) { __atomic_fetch_or(&tail, mark << 40, __ATOMIC_RELAXED); }
 

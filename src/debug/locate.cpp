@@ -3,6 +3,7 @@
 #include "heap/arenas.hpp"
 #include "heap/poison.hpp"
 #include "pages/pages.hpp"
+#include "platform/platform.hpp"
 
 namespace dbgalloc::debug {
 
@@ -98,6 +99,49 @@ Lookup locate(std::uintptr_t address, Located* out) {
   if (address >= out->user && address < out->user + out->header->size() && out->header->state() == State::live)
     return Lookup::interior;
   return Lookup::not_a_block;
+}
+
+namespace {
+// The block at `probe`, a usable byte of `span`.
+bool block_in_span(const pages::Span* span, std::uintptr_t probe, Located* out) {
+  if (span->kind == pages::SpanKind::guard_block) {
+    GuardRecord* record = GuardBlocks::record_at(probe);
+    if (record == nullptr || !sealed(&record->header)) return false;
+    out->header = &record->header;
+    out->user = record->user;
+    out->guard = record;
+    return true;
+  }
+  if (span->kind != pages::SpanKind::heap_segment && span->kind != pages::SpanKind::direct) return false;
+  std::size_t usable = 0;
+  void* payload = heap::arenas().try_find_live_block_containing(reinterpret_cast<void*>(probe), &usable);
+  return payload != nullptr && block_in_payload(reinterpret_cast<std::uintptr_t>(payload), usable, out);
+}
+
+// The nearest usable byte of the span holding `address` (itself when usable).
+std::uintptr_t nearest_usable(const pages::Span* span, std::uintptr_t address) {
+  if (address < span->base) return span->base;
+  if (address >= span->base + span->size) return span->base + span->size - 1;
+  return address;
+}
+}  // namespace
+
+bool block_near(std::uintptr_t address, std::size_t reach, Located* out) {
+  pages::PageAllocator& pages = pages::page_allocator();
+  if (const pages::Span* span = pages.span_of(address)) return block_in_span(span, nearest_usable(span, address), out);
+  // Unmapped: look for a span ending below it or starting above it within reach, the
+  // nearer one first.
+  const std::size_t page = platform::page_size();
+  for (std::size_t distance = page; distance <= reach; distance += page) {
+    if (address >= distance) {
+      const pages::Span* below = pages.span_of(address - distance);
+      if (below != nullptr && below->size > 0)
+        return block_in_span(below, nearest_usable(below, address), out);
+    }
+    const pages::Span* above = pages.span_of(address + distance);
+    if (above != nullptr && above->size > 0) return block_in_span(above, nearest_usable(above, address), out);
+  }
+  return false;
 }
 
 }  // namespace dbgalloc::debug

@@ -26,6 +26,12 @@ struct Located {
 
 Lookup locate(std::uintptr_t address, Located* out);
 
+// For a fault report: the block holding `address`, else the block at the near edge of
+// a span that ends or starts within `reach` bytes of it (an access just past a large
+// block's mapping). Takes no lock it would wait for: false when none is found or the
+// heap is busy (the fault may have come from inside it).
+bool block_near(std::uintptr_t address, std::size_t reach, Located* out);
+
 // The block inside a heap payload of `usable` bytes, or false.
 bool block_in_payload(std::uintptr_t payload, std::size_t usable, Located* out);
 

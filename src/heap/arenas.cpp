@@ -166,6 +166,27 @@ void* Arenas::find_live_block_containing(const void* address) {
   return arena->heap.find_live_block_containing(reinterpret_cast<std::uintptr_t>(address));
 }
 
+void* Arenas::try_find_live_block_containing(const void* address, std::size_t* usable) {
+  Arena* arena = owner_of(address);
+  if (arena == nullptr) return nullptr;
+  // An address in the span's own header space (before its first chunk's payload)
+  // stands for that first block: a report about an access just below the span.
+  auto at = reinterpret_cast<std::uintptr_t>(address);
+  const pages::Span* span = pages::page_allocator().span_of(address);
+  std::uintptr_t first = span->kind == pages::SpanKind::direct ? span->base + span->owner_data
+                                                               : first_chunk_address(span) + Heap::kHeaderSize;
+  if (at < first) at = first;
+  constexpr int kAttempts = 1000;
+  for (int i = 0; i < kAttempts; ++i) {
+    if (!arena->lock.try_lock()) continue;
+    void* payload = arena->heap.find_live_block_containing(at);
+    if (payload != nullptr) *usable = arena->heap.usable_size(payload);
+    arena->lock.unlock();
+    return payload;
+  }
+  return nullptr;
+}
+
 bool Arenas::deallocate(void* p) {
   pages::Span* span = pages::page_allocator().span_of(p);
   Arena* arena = arena_of(span);

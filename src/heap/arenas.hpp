@@ -57,6 +57,11 @@ class Arenas {
   void walk_live(Heap::Visitor visit, void* context);
   // Error paths: the payload of the live block holding address, or nullptr.
   void* find_live_block_containing(const void* address);
+  // The same for a signal handler (the fault may have come from inside the heap, its
+  // lock held by this very thread): gives up, returning nullptr, when the arena's lock
+  // stays busy. An address before the span's first payload names the first block.
+  // *usable: the block's usable size.
+  void* try_find_live_block_containing(const void* address, std::size_t* usable);
 
   // Every arena's heap, then the calling thread's cache entry by entry, and whether
   // any cache met a damaged entry.

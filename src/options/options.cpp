@@ -94,11 +94,12 @@ bool interpret(Options* out, platform::TextBuffer& error) {
     return false;
   }
   std::string_view side(out->guard_side.c_str());
-  if (side != "right" && side != "left") {
-    bad_value(error, "guard_side", side, "right or left");
+  if (side != "right" && side != "left" && side != "random") {
+    bad_value(error, "guard_side", side, "right, left or random");
     return false;
   }
   out->guard_left = side == "left";
+  out->guard_random = side == "random";
   std::string_view format(out->report_format.c_str());
   if (format != "text" && format != "json") {
     bad_value(error, "report_format", format, "text or json (for SARIF: dbgalloc-run --sarif=FILE, or tools/dbgalloc-sarif on json reports)");

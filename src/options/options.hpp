@@ -33,6 +33,7 @@ struct Options {
   GuardMode guard_mode = GuardMode::none;
   long long guard_sample_rate = 0;
   bool guard_left = false;
+  bool guard_random = false;  // guard_side=random: each guard block's side at random
   bool report_json = false;
   int unwinder_kind = 2;  // stacks::Unwinder
 };

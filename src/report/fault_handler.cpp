@@ -1,13 +1,20 @@
-// The SIGSEGV/SIGBUS handler: a fault inside a guard block's span becomes a report
-// (overflow or underflow into the guard page, or any access to a quarantined block).
-// Faults that are not ours go to whatever handler was there before, unchanged. After a
-// report the previous disposition is restored and the fault re-raised by returning, so
-// core dumps and fuzzers' crash handlers still see it.
+// The deadly-signal handler. A SIGSEGV/SIGBUS inside a guard block's span becomes a
+// heap report (overflow or underflow into the guard page, or any access to a
+// quarantined block). Any other SIGSEGV, SIGBUS, SIGFPE or SIGILL raised by a fault (a
+// wild or null pointer, a division by zero) becomes a report in ASan's layout ("SEGV on
+// unknown address"), naming the heap block the address is in or near, when the
+// handle_* option for it is on and the program had no handler of its own before us:
+// such a handler (a JIT, a garbage collector, a crash reporter) is called instead,
+// unchanged; one the program installs after us replaces ours. After a report the
+// previous disposition is restored and the fault re-raised by returning, so core dumps
+// and fuzzers' crash handlers still see it.
 #include <signal.h>
 #include <string.h>
 #include <ucontext.h>
 
 #include "debug/guard_blocks.hpp"
+#include "debug/locate.hpp"
+#include "options/options.hpp"
 #include "platform/platform.hpp"
 #include "report/report.hpp"
 #include "report/x86_access.hpp"
@@ -16,27 +23,62 @@
 namespace dbgalloc::report {
 
 namespace {
-struct sigaction previous_segv;
-struct sigaction previous_bus;
+constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+constexpr std::size_t kSignalCount = sizeof kSignals / sizeof kSignals[0];
+struct sigaction previous_actions[kSignalCount];
+bool report_signal[kSignalCount];  // handle_segv, handle_sigbus, handle_sigfpe, handle_sigill
 constexpr std::size_t kAltStackSize = 64 * 1024;
+// How far from an unmapped address a block's mapping may end or start for the report
+// to name that block.
+constexpr std::size_t kNearBlockReach = 64 * 1024;
 thread_local bool tls_has_alt_stack __attribute__((tls_model("initial-exec"))) = false;
+thread_local bool tls_in_handler __attribute__((tls_model("initial-exec"))) = false;
 // Part of the thread's TLS block, so it goes away with the thread: no mapping per thread.
 alignas(16) thread_local char tls_alt_stack[kAltStackSize] __attribute__((tls_model("initial-exec")));
 
-struct sigaction* previous_for(int sig) { return sig == SIGBUS ? &previous_bus : &previous_segv; }
+std::size_t index_of(int sig) {
+  for (std::size_t i = 0; i < kSignalCount; ++i) {
+    if (kSignals[i] == sig) return i;
+  }
+  return 0;
+}
+
+struct sigaction* previous_for(int sig) { return &previous_actions[index_of(sig)]; }
+
+// A handler of the program's own (not the default, not ignore).
+bool program_has_handler(const struct sigaction* previous) {
+  if ((previous->sa_flags & SA_SIGINFO) != 0) return previous->sa_sigaction != nullptr;
+  return previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN && previous->sa_handler != nullptr;
+}
+
+// Sent by kill(), raise() or sigqueue() rather than raised by a faulting instruction:
+// returning would not raise it again.
+bool sent_by_a_process(const siginfo_t* info) { return info->si_code <= 0; }
 
 void pass_on(int sig, siginfo_t* info, void* context) {
   struct sigaction* previous = previous_for(sig);
-  if ((previous->sa_flags & SA_SIGINFO) != 0 && previous->sa_sigaction != nullptr) {
-    previous->sa_sigaction(sig, info, context);
-    return;
-  }
-  if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN && previous->sa_handler != nullptr) {
-    previous->sa_handler(sig);
+  if (program_has_handler(previous)) {
+    if ((previous->sa_flags & SA_SIGINFO) != 0) {
+      previous->sa_sigaction(sig, info, context);
+    } else {
+      previous->sa_handler(sig);
+    }
     return;
   }
   // Default action: restore it and return, so the faulting instruction faults again.
   signal(sig, SIG_DFL);
+  if (sent_by_a_process(info)) raise(sig);
+}
+
+// After a report: the previous disposition again. The program's own handler gets the
+// fault when the instruction runs again; otherwise the default action is taken here and
+// now, since the instruction might not fault again (the report's own memory may have
+// been mapped where a wild pointer pointed).
+void restore_and_raise(int sig) {
+  sigaction(sig, previous_for(sig), nullptr);
+  if (program_has_handler(previous_for(sig))) return;
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 // The stack of the faulting code. _Unwind_Backtrace from here crosses the signal
@@ -98,25 +140,23 @@ void describe_access(const ucontext_t* context, Finding* f) {
   if (known) f->access_size = decoded.size;
 }
 
-void on_fault(int sig, siginfo_t* info, void* raw_context) {
-  auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
-  debug::GuardRecord* record = debug::GuardBlocks::record_at(address);
-  if (record == nullptr) {
-    pass_on(sig, info, raw_context);
-    return;
-  }
-  auto* context = static_cast<ucontext_t*>(raw_context);
-  std::uintptr_t frames[stacks::kMaxFrames];
+Finding fault_finding(const ucontext_t* context, std::uintptr_t address, std::uintptr_t* frames) {
   Finding f;
   f.frame_count = frames_from_context(context, frames, stacks::configured_depth() + 1);
   f.frames = frames;
   f.address = address;
   f.pc = frames[0];
+  f.fault = true;
+  return f;
+}
+
+void report_guard_fault(const ucontext_t* context, std::uintptr_t address, const debug::GuardRecord* record) {
+  std::uintptr_t frames[stacks::kMaxFrames];
+  Finding f = fault_finding(context, address, frames);
   describe_access(context, &f);
   f.has_block = true;
   f.block_user = record->user;
   f.header = record->header;
-  f.fault = true;
   if (record->header.state() != debug::State::live) {
     f.error = ErrorClass::heap_use_after_free;
   } else if (address < record->user) {
@@ -125,21 +165,91 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
     f.error = ErrorClass::heap_buffer_overflow;
   }
   emit(f);
+}
+
+// ASan's test: an access a little below the stack pointer or not far above it.
+bool looks_like_stack_overflow(int sig, const siginfo_t* info, std::uintptr_t address, std::uintptr_t sp) {
+  if (sig != SIGSEGV || (info->si_code != SEGV_MAPERR && info->si_code != SEGV_ACCERR)) return false;
+  return address + 512 > sp && address < sp + 0xffff;
+}
+
+void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* context) {
+  const auto& regs = context->uc_mcontext.gregs;
+  auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  std::uintptr_t frames[stacks::kMaxFrames];
+  Finding f = fault_finding(context, address, frames);
+  f.sp = static_cast<std::uintptr_t>(regs[REG_RSP]);
+  f.bp = static_cast<std::uintptr_t>(regs[REG_RBP]);
+  const std::size_t page = platform::page_size();
+  switch (sig) {
+    case SIGBUS: f.error = ErrorClass::bus; break;
+    case SIGFPE: f.error = ErrorClass::fpe; break;
+    case SIGILL: f.error = ErrorClass::ill; break;
+    default:
+      f.error = looks_like_stack_overflow(sig, info, address, f.sp) ? ErrorClass::stack_overflow : ErrorClass::segv;
+      break;
+  }
+  if (sig == SIGSEGV || sig == SIGBUS) {
+    describe_access(context, &f);
+    if (regs[REG_TRAPNO] != kPageFaultTrap && address == 0) {
+      f.hint = "this fault was caused by a dereference of a high value address (the kernel reports no address)";
+    } else if (address < page) {
+      f.hint = f.pc < page ? "pc points to the zero page." : "address points to the zero page.";
+    }
+    debug::Located block;
+    if (address >= page && f.error != ErrorClass::stack_overflow &&
+        debug::block_near(address, kNearBlockReach, &block) && block.header != nullptr) {
+      f.has_block = true;
+      f.block_user = block.user;
+      f.header = *block.header;
+    }
+  }
+  emit(f);
+}
+
+void on_fault(int sig, siginfo_t* info, void* raw_context) {
+  auto* context = static_cast<ucontext_t*>(raw_context);
+  if (tls_in_handler) {  // a fault while reporting one: let it end the process
+    signal(sig, SIG_DFL);
+    return;
+  }
+  bool fault = !sent_by_a_process(info);
+  auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  debug::GuardRecord* record =
+      fault && (sig == SIGSEGV || sig == SIGBUS) ? debug::GuardBlocks::record_at(address) : nullptr;
+  if (record == nullptr &&
+      (!fault || !report_signal[index_of(sig)] || program_has_handler(previous_for(sig)))) {
+    pass_on(sig, info, raw_context);
+    return;
+  }
+  tls_in_handler = true;
+  if (record != nullptr) {
+    report_guard_fault(context, address, record);
+  } else {
+    report_deadly_signal(sig, info, context);
+  }
   run_death_callback();
-  // Re-raise under the previous disposition.
-  sigaction(sig, previous_for(sig), nullptr);
-  if (previous_for(sig)->sa_handler == SIG_IGN) signal(sig, SIG_DFL);
+  tls_in_handler = false;
+  restore_and_raise(sig);
 }
 }  // namespace
 
 void install_fault_handler() {
+  const options::Options& o = options::current();
+  const bool wanted[kSignalCount] = {o.handle_segv, o.handle_sigbus, o.handle_sigfpe, o.handle_sigill};
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_fault;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGSEGV, &action, &previous_segv);
-  sigaction(SIGBUS, &action, &previous_bus);
+  for (std::size_t i = 0; i < kSignalCount; ++i) {
+    report_signal[i] = wanted[i];
+    // Guard pages need SIGSEGV and SIGBUS whatever the options say.
+    if (!wanted[i] && kSignals[i] != SIGSEGV && kSignals[i] != SIGBUS) continue;
+    sigaction(kSignals[i], &action, &previous_actions[i]);
+  }
+  // The main thread can report a stack overflow; other threads once they have one.
+  if (o.handle_segv) ensure_alternate_stack();
 }
 
 void ensure_alternate_stack() {

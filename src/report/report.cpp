@@ -122,6 +122,8 @@ void describe_location(Out& out, const Finding& f) {
   out.dec(f.header.size()).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
 }
 
+void print_block_and_tail(Out& out, const Finding& f);
+
 void render_text(const Finding& f) {
   output_fd();
   Out out;
@@ -157,8 +159,48 @@ void render_text(const Finding& f) {
   }
   print_current(out, f);
   if (f.note != nullptr) out.text(f.note).character('\n');
+  print_block_and_tail(out, f);
+}
+
+// ASan's layout for a deadly signal: the registers on the first line, the access kind
+// and a hint as "==PID==" lines, the stack, and the block when the address is in or
+// near one.
+void render_deadly_signal(const Finding& f) {
+  output_fd();
+  Out out;
+  std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
+  out.text("=================================================================\n");
+  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error))
+      .text(f.error == ErrorClass::stack_overflow ? " on address " : " on unknown address ").hex(f.address)
+      .text(" (pc ").hex(f.pc).text(" bp ").hex(f.bp).text(" sp ").hex(f.sp).text(" T")
+      .dec(static_cast<std::uint64_t>(platform::thread_id())).text(")\n");
+  if (f.error == ErrorClass::segv || f.error == ErrorClass::bus || f.error == ErrorClass::stack_overflow) {
+    out.text("==").dec(pid).text("==The signal is caused by a ").text(f.access != nullptr ? f.access : "UNKNOWN")
+        .text(" memory access.\n");
+  }
+  if (f.hint != nullptr) out.text("==").dec(pid).text("==Hint: ").text(f.hint).character('\n');
+  print_current(out, f);
+  if (!f.has_block) out.text("dbgalloc can not provide additional info.\n");
+  print_block_and_tail(out, f);
+}
+
+// guard_side=random: which side this block got, so the reader knows what this run
+// could and could not have caught around it.
+void describe_random_side(Out& out, const Finding& f) {
+  if (!options::current().guard_random || !f.header.has(debug::BlockHeader::kGuardFlag)) return;
+  if ((f.header.marks() & debug::BlockHeader::kMarkLeftGuard) != 0) {
+    out.text("guard_side=random put this block's guard page on its left: accesses before its start fault, "
+             "accesses past its end do not (writes there are found by its canary)\n");
+  } else {
+    out.text("guard_side=random put this block's guard page on its right: accesses past its end fault, "
+             "accesses before its start do not (writes there are found by its canary)\n");
+  }
+}
+
+void print_block_and_tail(Out& out, const Finding& f) {
   if (f.has_block) {
     describe_location(out, f);
+    describe_random_side(out, f);
     out.text("allocated by thread T").dec(f.header.alloc_thread).text(" here:\n");
     print_stack(out, f.header.alloc_stack);
     // Machine-findable for dbgalloc-run --pinpoint (guard_sites=...).
@@ -189,6 +231,11 @@ const char* class_name(ErrorClass error) {
     case ErrorClass::new_delete_type_mismatch: return "new-delete-type-mismatch";
     case ErrorClass::header_corruption: return "heap-header-corruption";
     case ErrorClass::guard_fault_unknown: return "guard-page-fault";
+    case ErrorClass::segv: return "SEGV";
+    case ErrorClass::bus: return "BUS";
+    case ErrorClass::fpe: return "FPE";
+    case ErrorClass::ill: return "ILL";
+    case ErrorClass::stack_overflow: return "stack-overflow";
   }
   return "unknown";
 }
@@ -205,6 +252,8 @@ void emit(const Finding& finding) {
     platform::InternalScope internal;
     if (options::current().report_json) {
       render_json(finding);
+    } else if (is_deadly_signal(finding.error)) {
+      render_deadly_signal(finding);
     } else {
       render_text(finding);
     }

@@ -33,7 +33,17 @@ enum class ErrorClass : std::uint8_t {
   new_delete_type_mismatch,
   header_corruption,
   guard_fault_unknown,
+  // A deadly signal outside our guard pages (handle_segv & co.), named as ASan names them.
+  segv,
+  bus,
+  fpe,
+  ill,
+  stack_overflow,
 };
+
+inline bool is_deadly_signal(ErrorClass error) {
+  return error >= ErrorClass::segv && error <= ErrorClass::stack_overflow;
+}
 
 const char* class_name(ErrorClass error);
 
@@ -55,6 +65,8 @@ struct Finding {
   std::size_t sized_delete = 0;
   const char* note = nullptr;          // one extra line of explanation
   bool fault = false;                  // from the fault handler: it re-raises instead of exiting
+  std::uintptr_t sp = 0, bp = 0;       // deadly signals: the faulting frame's registers
+  const char* hint = nullptr;          // deadly signals: "address points to the zero page", ...
 };
 
 // Prints the report, counts it, and halts when halt_on_error is set.
@@ -95,7 +107,9 @@ void set_death_callback(void (*callback)());
 // tool that registered one (libFuzzer saves the crashing input) still hears of it.
 void run_death_callback();
 
-// Installs the SIGSEGV/SIGBUS handler that turns guard-page faults into reports.
+// Installs the SIGSEGV/SIGBUS handler that turns guard-page faults into reports, and
+// (handle_segv, handle_sigbus, handle_sigfpe, handle_sigill) other deadly signals too.
+// Call after the options are set.
 void install_fault_handler();
 // Gives the calling thread an alternate signal stack (once per thread).
 void ensure_alternate_stack();

@@ -178,6 +178,10 @@ void render_json(const Finding& f) {
         .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block_user))
         .text(",\"state\":\"").text(state_name(f.header.state()))
         .text("\",\"allocated_by\":").dec(f.header.alloc_thread).text(",\"alloc_stack\":").dec(f.header.alloc_stack);
+    if (f.header.has(debug::BlockHeader::kGuardFlag)) {
+      bool left = (f.header.marks() & debug::BlockHeader::kMarkLeftGuard) != 0;
+      out.text(",\"guard_side\":\"").text(left ? "left" : "right").character('"');
+    }
     if (freed) out.text(",\"freed_by\":").dec(f.header.free_thread).text(",\"free_stack\":").dec(f.header.free_stack);
     out.character('}');
     platform::StackText<300> site;

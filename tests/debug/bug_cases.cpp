@@ -1,6 +1,9 @@
 // One heap bug per case, run under the preload by report_classes_test. Function names
 // are distinctive so the tests can find them in the reported stacks.
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +81,32 @@ int run(const std::string& name) {
     char* p = allocate_thirteen();
     memset(p, 'a', 13);  // no terminating NUL
     return length_of(p) == 0 ? 4 : 0;
+  } else if (name == "read_both_ends") {
+    char* p = allocate_thirteen();
+    int sum = read_one_before(p) + read_one_past(p, 13);
+    release_block(p);
+    return sum == 0 ? 4 : 0;
+  } else if (name == "guard_random_sides") {
+    // Blocks read one byte before their start, then one byte past their end, each in a
+    // child of its own: whichever side a block's guard page is on faults.
+    constexpr int kBlocks = 16;
+    char* blocks[kBlocks];
+    for (char*& b : blocks) b = allocate_thirteen();
+    int faulted = 0;
+    for (char* b : blocks) {
+      fflush(stdout);
+      pid_t child = fork();
+      if (child == 0) {
+        sink = b;
+        int sum = read_one_before(b) + read_one_past(b, 13);
+        _exit(sum == 0 ? 5 : 6);
+      }
+      int status = 0;
+      waitpid(child, &status, 0);
+      if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ++faulted;
+    }
+    for (char* b : blocks) release_block(b);
+    printf("children faulted %d\n", faulted);
   } else if (name == "use_after_free_write") {
     char* p = allocate_hundred();
     release_block(p);

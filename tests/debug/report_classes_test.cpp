@@ -104,6 +104,25 @@ TEST(ReportClasses, left_guard_catches_an_underflowing_read) {
   EXPECT_REPORT(run, "READ of size 1 at 0x");
   EXPECT_REPORT(run, "1 bytes to the left of 13-byte region");
   EXPECT_NE(section(run, "READ of size 1 at").find("read_one_before"), std::string::npos) << run.output;
+  EXPECT_NE(section(run, "allocated by thread").find("allocate_thirteen"), std::string::npos) << run.output;
+}
+
+TEST(ReportClasses, random_guard_sides_catch_an_underread_or_an_overread_and_say_which_side) {
+  Outcome run = run_case("guard_random_sides", "guard=all:guard_side=random:guard_alignment=1");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_REPORT(run, "children faulted 16");
+  std::size_t under = test_support::occurrences(run.output, "ERROR: dbgalloc: heap-buffer-underflow");
+  std::size_t over = test_support::occurrences(run.output, "ERROR: dbgalloc: heap-buffer-overflow");
+  EXPECT_EQ(under + over, 16u) << run.output;
+  // Each report says which side its block was guarded on, and the class matches it.
+  EXPECT_EQ(test_support::occurrences(run.output, "1 bytes to the left of 13-byte region"), under);
+  EXPECT_EQ(test_support::occurrences(run.output, "0 bytes to the right of 13-byte region"), over);
+  EXPECT_EQ(test_support::occurrences(run.output, "put this block's guard page on its left"), under);
+  EXPECT_EQ(test_support::occurrences(run.output, "put this block's guard page on its right"), over);
+  EXPECT_EQ(test_support::occurrences(run.output, "READ of size 1 at 0x"), 16u);
+  // Both sides are drawn over 16 blocks (all on one side: 2 runs in 2^16).
+  EXPECT_GT(under, 0u) << run.output;
+  EXPECT_GT(over, 0u) << run.output;
 }
 
 TEST(ReportClasses, read_of_a_quarantined_guard_block_faults_with_both_stacks) {

@@ -138,6 +138,21 @@ contains "--pinpoint says why" "$tmp/err" 'no deferred report'
 check "--pinpoint on a clean program exits 0" 0 $?
 contains "--pinpoint on a clean program says so" "$tmp/err" 'no report, nothing to pinpoint'
 
+# --both-sides: guard pages on the right, then on the left: the overread is caught by
+# the first run, the underread (before it in the program) by the second.
+"$run" --both-sides --guard-alignment=1 -- "$bug_cases" read_both_ends >"$tmp/out" 2>"$tmp/err"
+check "--both-sides: the exit status is the first run's (a fault)" 139 $?
+contains "--both-sides: the right-side run reports the overread" "$tmp/err" 'both-sides: guard pages on the right (status 139): 1 heap-buffer-overflow in .*read_one_past'
+contains "--both-sides: the left-side run reports the underread" "$tmp/err" 'both-sides: guard pages on the left (status 139): 1 heap-buffer-underflow in .*read_one_before'
+contains "--both-sides: both reports are shown" "$tmp/err" 'is located 1 bytes to the left of 13-byte region'
+"$run" --both-sides -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "--both-sides on a clean program exits 0" 0 $?
+contains "--both-sides on a clean program says so" "$tmp/err" 'guard pages on the left (status 0): nothing reported'
+"$run" --both-sides -- "$bug_cases" guard_underflow_read >"$tmp/out" 2>"$tmp/err"
+contains "--both-sides: guard=all is implied" "$tmp/err" 'guard pages on the left (status 139): 1 heap-buffer-underflow'
+"$run" --both-sides --pinpoint -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
+check "--both-sides with --pinpoint is refused" 125 $?
+
 # --sarif: the reports of the run (JSON lines underneath) become one SARIF 2.1.0 log.
 "$run" --sarif="$tmp/run.sarif" --halt-on-error=0 -- "$bug_cases" two_bugs >"$tmp/out" 2>"$tmp/err"
 check "--sarif keeps the exit status" 23 $?
