@@ -13,7 +13,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENTRY = re.compile(r'^DBGALLOC_OPTION\(\s*(\w+)\s*,\s*(\w+)\s*,\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*,'
-                   r'\s*([^,]*?)\s*,\s*([^,]*?)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)\s*$')
+                   r'\s*([^,]*?)\s*,\s*([^,]*?)\s*,\s*(kept|ignored)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)\s*$')
 
 HEADER = """# Options
 
@@ -33,8 +33,13 @@ starts; a value out of range is refused by the library at start-up with a messag
 naming the option and what it accepts (exit status 1). The program never runs on a
 guess.
 
-| option | type | default | accepted values | what it does |
-| --- | --- | --- | --- | --- |
+In secure execution (a setuid, setgid or file-capability program, which the kernel
+marks with `AT_SECURE`), the options the last column marks *ignored* keep their
+defaults whatever `DBGALLOC_OPTIONS` says, and dbgalloc says once on stderr which ones
+it ignored (see [usage.md](usage.md#security)).
+
+| option | type | default | accepted values | what it does | secure execution |
+| --- | --- | --- | --- | --- | --- |
 """
 
 FOOTER = """
@@ -74,11 +79,12 @@ def default_text(kind, default):
 
 def render(options):
     rows = []
-    for kind, name, default, minimum, maximum, text in options:
+    for kind, name, default, minimum, maximum, secure, text in options:
         text = text.replace("|", "\\|")
         shown = default_text(kind, default)
-        rows.append("| `%s` | %s | %s | %s | %s |" % (
-            name, kind, "`%s`" % shown if shown else "none", accepted(kind, name, minimum, maximum, text), text))
+        rows.append("| `%s` | %s | %s | %s | %s | %s |" % (
+            name, kind, "`%s`" % shown if shown else "none", accepted(kind, name, minimum, maximum, text), text,
+            "**ignored**" if secure == "ignored" else "kept"))
     return HEADER + "\n".join(rows) + "\n" + FOOTER
 
 

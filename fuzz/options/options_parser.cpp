@@ -57,14 +57,14 @@ bool same(const dbgalloc::options::text& a, const dbgalloc::options::text& b) {
 }
 
 void check_accepted(const Options& parsed) {
-#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) check_value(#name, parsed.name);
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure, help) check_value(#name, parsed.name);
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
   // Round trip. A text value is printed as is: the parser split on separators, so an
   // accepted value holds none (guard=sample:N is the one value with a colon, and the
   // parser keeps it whole).
   std::string printed;
-#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure, help) \
   printed += #name "=";                                                    \
   print_value(printed, parsed.name);                                       \
   printed += ' ';
@@ -73,7 +73,7 @@ void check_accepted(const Options& parsed) {
   Options again;
   dbgalloc::platform::StackText<4096> error;
   if (!dbgalloc::options::parse(printed.c_str(), &again, error)) fail("printed options rejected", error.view());
-#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure, help) \
   if (!same(parsed.name, again.name)) fail("round trip changed", #name);
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
@@ -99,6 +99,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_accepted(parsed);
   } else if (error.size() == 0 || error.view().substr(0, 10) != "dbgalloc: ") {
     fail("rejected without a message", std::string_view(input, std::strlen(input)));
+  }
+  // Secure execution: whatever the input, the options the table marks ignored keep
+  // their defaults, and every one of them that was given is named.
+  error.clear();
+  dbgalloc::platform::StackText<1024> ignored;
+  Options secure;
+  if (dbgalloc::options::parse(input, &secure, error, &ignored)) {
+    const Options defaults;
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure_column, help)               \
+  if (std::string_view(#secure_column) == "ignored") {                                                 \
+    if (!same(secure.name, defaults.name)) fail("secure execution kept", #name);                       \
+    if (!same(parsed.name, defaults.name) && ignored.view().find(#name) == std::string_view::npos)     \
+      fail("secure execution ignored an option without naming it", #name);                            \
+  }
+#include "options/options.inc"
+#undef DBGALLOC_OPTION
   }
   delete[] storage;
   delete[] input;

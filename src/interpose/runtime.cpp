@@ -44,10 +44,20 @@ void start_slow() {
   platform::capture_stderr();
   options::Options parsed;
   platform::StackText<1024> error;
-  if (!options::parse(platform::get_env("DBGALLOC_OPTIONS"), &parsed, error)) {
+  platform::StackText<512> ignored;
+  bool secure = platform::secure_execution();
+  if (!options::parse(platform::get_env("DBGALLOC_OPTIONS"), &parsed, error, secure ? &ignored : nullptr)) {
     // Refuse to run on a guess: the user asked for something we cannot do.
     error.flush();
     _exit(1);
+  }
+  if (ignored.size() > 0) {
+    // Whoever runs a setuid program chooses its environment: no files, no output
+    // elsewhere, no exit status of theirs (options.inc's secure column).
+    platform::StackText<700> note;
+    note.text("dbgalloc: secure execution (setuid/setgid/capabilities): ignored options from DBGALLOC_OPTIONS: ")
+        .text(ignored.view()).character('\n');
+    platform::write_all(2, note.data(), note.size());
   }
   options::set_current(parsed);
   heap::arenas().set_count(static_cast<std::size_t>(parsed.arenas));

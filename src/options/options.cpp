@@ -5,10 +5,13 @@
 namespace dbgalloc::options {
 
 namespace {
+// The table's secure column: a misspelt value does not compile.
+constexpr bool is_kept = false;
+constexpr bool is_ignored = true;
 #define DBGALLOC_STRINGIFY_VALUE(value) #value
 constexpr OptionInfo kTable[] = {
-#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) \
-  {#name, #type, DBGALLOC_STRINGIFY_VALUE(default_value), minimum, maximum, help},
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure, help) \
+  {#name, #type, DBGALLOC_STRINGIFY_VALUE(default_value), minimum, maximum, is_##secure, help},
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
 };
@@ -47,7 +50,7 @@ void store(text* field, long long, std::string_view value) {
 }
 
 void assign(Options* out, std::string_view name, long long number, std::string_view value) {
-#define DBGALLOC_OPTION(type, option_name, default_value, minimum, maximum, help) \
+#define DBGALLOC_OPTION(type, option_name, default_value, minimum, maximum, secure, help) \
   if (name == #option_name) store(&out->option_name, number, value);
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
@@ -133,7 +136,20 @@ const OptionInfo* table(std::size_t* count) {
   return kTable;
 }
 
-bool parse(const char* input, Options* out, platform::TextBuffer& error) {
+namespace {
+void note_ignored(platform::TextBuffer& names, std::string_view name) {
+  std::string_view listed = names.view();
+  for (std::size_t at = listed.find(name); at != std::string_view::npos; at = listed.find(name, at + 1)) {
+    bool starts = at == 0 || listed[at - 1] == ' ';
+    bool ends = at + name.size() == listed.size() || listed[at + name.size()] == ' ';
+    if (starts && ends) return;
+  }
+  if (names.size() > 0) names.character(' ');
+  names.text(name);
+}
+}  // namespace
+
+bool parse(const char* input, Options* out, platform::TextBuffer& error, platform::TextBuffer* secure_ignored) {
   std::string_view rest(input == nullptr ? "" : input);
   while (!rest.empty()) {
     while (!rest.empty() && is_separator(rest.front())) rest.remove_prefix(1);
@@ -165,6 +181,10 @@ bool parse(const char* input, Options* out, platform::TextBuffer& error) {
       return false;
     }
     std::string_view value = pair.substr(equals + 1);
+    if (secure_ignored != nullptr && info->ignored_in_secure_execution) {
+      note_ignored(*secure_ignored, name);
+      continue;
+    }
     std::string_view type(info->type);
     long long number = 0;
     if (type == "boolean") {

@@ -25,7 +25,7 @@ struct text {
 enum class GuardMode : std::uint8_t { none, all, sample };
 
 struct Options {
-#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, help) type name = default_value;
+#define DBGALLOC_OPTION(type, name, default_value, minimum, maximum, secure, help) type name = default_value;
 #include "options/options.inc"
 #undef DBGALLOC_OPTION
 
@@ -44,6 +44,7 @@ struct OptionInfo {
   const char* default_text;   // the default as written in a flag
   long long minimum;
   long long maximum;
+  bool ignored_in_secure_execution;
   const char* help;
 };
 
@@ -51,7 +52,11 @@ struct OptionInfo {
 const OptionInfo* table(std::size_t* count);
 
 // Applies `text` to `out`. On error returns false and describes the problem in `error`.
-bool parse(const char* text, Options* out, platform::TextBuffer& error);
+// In secure execution (`secure_ignored` not null) the options the table marks ignored
+// keep their defaults, whatever their value, and their names are appended to
+// `secure_ignored` (space-separated, each once).
+bool parse(const char* text, Options* out, platform::TextBuffer& error,
+           platform::TextBuffer* secure_ignored = nullptr);
 
 // The options in force (set once at start-up).
 const Options& current();

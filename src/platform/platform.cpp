@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/uio.h>
@@ -148,6 +149,8 @@ void capture_stderr() {
   if (fd >= 0) saved_stderr.store(fd, std::memory_order_relaxed);
   errno = saved;
 }
+
+bool secure_execution() { return getauxval(AT_SECURE) != 0; }
 
 const char* get_env(const char* name) {
   if (environ == nullptr) return nullptr;

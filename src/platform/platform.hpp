@@ -54,6 +54,10 @@ void set_report_fd(int fd);
 // Duplicates fd 2 to a high, close-on-exec descriptor.
 void capture_stderr();
 
+// Secure execution (getauxval(AT_SECURE)): a setuid, setgid or file-capability program,
+// run by someone other than its owner, whose environment must not be trusted.
+bool secure_execution();
+
 // Looks a variable up in environ without allocating; nullptr if absent.
 const char* get_env(const char* name);
 
