@@ -1,5 +1,6 @@
 #include "report/report.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@ namespace dbgalloc::report {
 namespace {
 std::atomic<std::uint64_t> errors{0};
 std::atomic<void (*)()> death_callback{nullptr};
-std::atomic<int> log_fd{-1};
+std::atomic<bool> log_looked_at{false};  // log_path opened (or refused) once per process
 std::atomic<FindingCallback> finding_callback{nullptr};
 
 using debug::Kind;
@@ -41,18 +42,46 @@ const char* dealloc_name(Kind kind, bool aligned) {
 
 }  // namespace
 
-// Reports go to LOG_PATH.PID when log_path is set (opened at the first report, and
-// made the descriptor every flush uses), else to stderr.
+namespace {
+const char* create_failure(int error) {
+  switch (error) {
+    case EEXIST: return "it already exists (dbgalloc never writes into an existing file)";
+    case ELOOP: return "it is a symbolic link (not followed)";
+    case EACCES: return "permission denied";
+    case ENOENT: return "no such directory";
+    default: return "it cannot be created";
+  }
+}
+
+// LOG_PATH.PID, created afresh: O_EXCL refuses a file (or a symbolic link, even a
+// dangling one) planted at the predictable name, O_NOFOLLOW any symbolic link, mode 0600.
+void open_log_file(const char* path) {
+  platform::StackText<300> name;
+  name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
+  int fd = open(name.data(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_NOCTTY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    platform::set_report_fd(fd);
+    return;
+  }
+  int error = errno;
+  platform::StackText<512> note;
+  note.text("dbgalloc: cannot create log file '").text(std::string_view(name.data(), name.size() - 1)).text("': ")
+      .text(create_failure(error)).text("; reports go to stderr\n");
+  platform::write_all(2, note.data(), note.size());
+}
+}  // namespace
+
+// Reports go to LOG_PATH.PID when log_path is set (created at the first report, and
+// made the descriptor every flush uses), to stdout for log_path=stdout, else to stderr.
 int output_fd() {
   const char* path = options::current().log_path.c_str();
-  if (path[0] != '\0' && log_fd.load(std::memory_order_acquire) < 0) {
-    platform::StackText<300> name;
-    name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
-    int fd = open(name.data(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      log_fd.store(fd, std::memory_order_release);
-      platform::set_report_fd(fd);
-    }
+  bool expected = false;
+  // The first report opens it; one racing with it goes to stderr meanwhile.
+  if (path[0] != '\0' && !log_looked_at.load(std::memory_order_acquire) &&
+      log_looked_at.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+    std::string_view name(path);
+    if (name == "stdout") platform::set_report_fd(1);
+    else if (name != "stderr") open_log_file(path);
   }
   return platform::report_fd();
 }

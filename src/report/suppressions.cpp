@@ -2,8 +2,12 @@
 #include "report/suppressions.hpp"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "platform/platform.hpp"
 #include "stacks/program_symbols.hpp"
@@ -11,14 +15,33 @@
 namespace dbgalloc::report::suppressions {
 
 namespace {
-constexpr std::size_t kMaxSuppressions = 1024;
-constexpr std::size_t kMaxFileBytes = 1 << 20;
-
 bool loaded = false;
 bool load_ok = true;
-char* file_text = nullptr;  // mapped, kept for the life of the process
-Suppression table[kMaxSuppressions];
+// Private mappings (never the program's heap), kept for the life of the process: the
+// table grows to fit every template; the file's text, which templates point into.
+Suppression* table = nullptr;
 std::size_t table_size = 0;
+std::size_t table_capacity = 0;
+
+std::size_t round_to_pages(std::size_t bytes) {
+  std::size_t page = platform::page_size();
+  return (bytes + page - 1) / page * page;
+}
+
+// Room for one more entry: a mapping twice as large, the old one copied and unmapped.
+bool grow_table() {
+  if (table_size < table_capacity) return true;
+  std::size_t bytes = round_to_pages(table_capacity == 0 ? 4096 : 2 * table_capacity * sizeof(Suppression));
+  auto* bigger = static_cast<Suppression*>(platform::map(bytes));
+  if (bigger == nullptr) return false;
+  if (table != nullptr) {
+    std::memcpy(static_cast<void*>(bigger), table, table_size * sizeof(Suppression));
+    platform::unmap(table, round_to_pages(table_capacity * sizeof(Suppression)));
+  }
+  table = bigger;
+  table_capacity = bytes / sizeof(Suppression);
+  return true;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -114,8 +137,23 @@ void parse(std::string_view all, const char* origin, platform::TextBuffer& error
     }
     if (line.substr(0, colon) != "leak") continue;
     std::string_view templ = trim(line.substr(colon + 1));
-    if (templ.empty() || table_size == kMaxSuppressions) continue;
+    if (templ.empty()) continue;
+    if (!grow_table()) {
+      error.text("dbgalloc: ").text(origin).text(" line ").dec(line_number)
+          .text(": no memory for more suppressions: this line and the rest are not used\n");
+      load_ok = false;
+      return;
+    }
     table[table_size++].templ = templ;
+  }
+}
+
+const char* open_failure(int error) {
+  switch (error) {
+    case ENOENT: return "no such file";
+    case EACCES: return "permission denied";
+    case ELOOP: return "too many symbolic links";
+    default: return "cannot open it";
   }
 }
 
@@ -135,26 +173,42 @@ bool load(const char* path, platform::TextBuffer& error) {
   loaded = true;
   load_program_defaults(error);
   if (path == nullptr || path[0] == '\0') return load_ok;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read.
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
-    error.text("dbgalloc: cannot open suppressions file '").text(path).text("'\n");
+    error.text("dbgalloc: cannot open suppressions file '").text(path).text("': ").text(open_failure(errno)).text("\n");
     load_ok = false;
     return false;
   }
-  file_text = static_cast<char*>(platform::map(kMaxFileBytes));
-  std::size_t size = 0;
-  if (file_text != nullptr) {
-    for (;;) {
-      ssize_t n = ::read(fd, file_text + size, kMaxFileBytes - size);
-      if (n <= 0) break;
-      size += static_cast<std::size_t>(n);
-    }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    error.text("dbgalloc: suppressions file '").text(path).text("' is not a regular file: not read\n");
+    load_ok = false;
+    return false;
+  }
+  // The whole file, in a mapping its size.
+  auto size = static_cast<std::size_t>(st.st_size);
+  char* file_text = size == 0 ? nullptr : static_cast<char*>(platform::map(round_to_pages(size)));
+  std::size_t got = 0;
+  while (file_text != nullptr && got < size) {
+    ssize_t n = ::read(fd, file_text + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
   }
   close(fd);
+  if (size > 0 && (file_text == nullptr || got != size)) {
+    error.text("dbgalloc: suppressions file '").text(path).text("': ")
+        .text(file_text == nullptr ? "no memory to read it" : "could not read all of it").text(": not used\n");
+    if (file_text != nullptr) platform::unmap(file_text, round_to_pages(size));
+    load_ok = false;
+    return false;
+  }
   platform::StackText<300> origin;
   origin.text("suppressions file '").text(path).character('\'');
   origin.character('\0');
-  parse(std::string_view(file_text, size), origin.data(), error);
+  parse(std::string_view(file_text, got), origin.data(), error);
   return load_ok;
 }
 

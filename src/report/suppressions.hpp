@@ -9,7 +9,9 @@
 // and a trailing '$' at the end (LeakSanitizer's TemplateMatch). Lines of other types
 // (interceptor_via_fun:, …) are accepted and ignored.
 //
-// The file is read once, at the first leak check, into mapped memory (no malloc).
+// The file is read once, at the first leak check, into private mappings (no malloc):
+// the whole file and a table that grows to fit its templates, however many. It must be
+// a regular file (a FIFO or device is refused, never waited on).
 #pragma once
 
 #include <cstddef>

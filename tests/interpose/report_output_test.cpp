@@ -1,0 +1,199 @@
+// Where reports go: log files (created afresh, never through a planted link or into an
+// existing file), log_path=stdout/stderr, the suppressions file (a regular file only,
+// any number of entries). Each case runs output_cases (linked with libdbgalloc.a) in
+// its own process, its stdout and stderr captured apart.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+std::string cases_path;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct Scratch {
+  std::string dir;
+  Scratch() {
+    char name[] = "/tmp/dbgalloc-output-XXXXXX";
+    if (mkdtemp(name) != nullptr) dir = name;
+  }
+  ~Scratch() {
+    if (dir.empty()) return;
+    pid_t child = fork();
+    if (child == 0) {
+      execl("/bin/rm", "rm", "-rf", dir.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    waitpid(child, nullptr, 0);
+  }
+  std::string path(const std::string& name) const { return dir + "/" + name; }
+  std::vector<std::string> names() const {
+    std::vector<std::string> found;
+    if (DIR* d = opendir(dir.c_str())) {
+      while (dirent* e = readdir(d)) if (e->d_name[0] != '.') found.push_back(e->d_name);
+      closedir(d);
+    }
+    return found;
+  }
+};
+
+struct Outcome {
+  std::string out;
+  std::string err;
+  int exit_code = -1;
+  int pid = 0;
+};
+
+// Runs `output_cases CASE ARGS...` with DBGALLOC_OPTIONS=options in `box`'s directory;
+// before_exec runs in the child (its pid is the program's: exec keeps it).
+Outcome run_case(const Scratch& box, std::vector<std::string> args, const std::string& options,
+             const std::function<void(int pid)>& before_exec = {}) {
+  std::string out_path = box.path("stdout.txt"), err_path = box.path("stderr.txt");
+  args.insert(args.begin(), cases_path);
+  pid_t child = fork();
+  if (child == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    close(out);
+    close(err);
+    if (chdir(box.dir.c_str()) != 0) _exit(126);
+    setenv("DBGALLOC_OPTIONS", options.c_str(), 1);
+    if (before_exec) before_exec(getpid());
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  Outcome run;
+  run.pid = child;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = read_all(out_path);
+  run.err = read_all(err_path);
+  unlink(out_path.c_str());
+  unlink(err_path.c_str());
+  return run;
+}
+
+const char kLeakReport[] = "Direct leak of 40 byte(s) in 1 object(s)";
+
+TEST(LogFiles, a_log_file_is_created_afresh_with_mode_0600_and_holds_the_report) {
+  Scratch box;
+  Outcome run = run_case(box, {"leak"}, "log_path=" + box.path("report"));
+  EXPECT_EQ(run.exit_code, 23);
+  std::string log = box.path("report." + std::to_string(run.pid));
+  struct stat st{};
+  ASSERT_EQ(stat(log.c_str(), &st), 0) << run.err;
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_TRUE(has(read_all(log), kLeakReport)) << read_all(log);
+  EXPECT_FALSE(has(run.err, "dbgalloc")) << run.err;
+}
+
+TEST(LogFiles, a_symbolic_link_planted_at_the_log_name_is_refused_and_the_report_goes_to_stderr) {
+  Scratch box;
+  std::string target = box.path("victim");
+  std::ofstream(target) << "precious\n";
+  std::string prefix = box.path("report");
+  Outcome run = run_case(box, {"leak"}, "log_path=" + prefix, [&](int pid) {
+    if (symlink(target.c_str(), (prefix + "." + std::to_string(pid)).c_str()) != 0) _exit(125);
+  });
+  EXPECT_EQ(run.exit_code, 23) << run.err;
+  EXPECT_EQ(read_all(target), "precious\n") << "the link was followed";
+  EXPECT_TRUE(has(run.err, "dbgalloc: cannot create log file '" + prefix + "." + std::to_string(run.pid) +
+                               "': it already exists (dbgalloc never writes into an existing file); reports go to stderr"))
+      << run.err;
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+}
+
+TEST(LogFiles, a_dangling_symbolic_link_is_not_followed_to_create_its_target) {
+  Scratch box;
+  std::string target = box.path("created-through-link");
+  std::string prefix = box.path("report");
+  Outcome run = run_case(box, {"leak"}, "log_path=" + prefix, [&](int pid) {
+    if (symlink(target.c_str(), (prefix + "." + std::to_string(pid)).c_str()) != 0) _exit(125);
+  });
+  EXPECT_NE(access(target.c_str(), F_OK), 0) << "the link's target was created";
+  EXPECT_TRUE(has(run.err, "cannot create log file")) << run.err;
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+}
+
+TEST(LogFiles, an_existing_file_at_the_log_name_is_left_alone) {
+  Scratch box;
+  std::string prefix = box.path("report");
+  std::string planted;
+  Outcome run = run_case(box, {"leak"}, "log_path=" + prefix, [&](int pid) {
+    std::ofstream(prefix + "." + std::to_string(pid)) << "someone else's file\n";
+  });
+  EXPECT_EQ(read_all(prefix + "." + std::to_string(run.pid)), "someone else's file\n");
+  EXPECT_TRUE(has(run.err, "it already exists")) << run.err;
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+}
+
+TEST(LogFiles, log_path_stdout_and_stderr_mean_the_streams) {
+  Scratch box;
+  Outcome to_stdout = run_case(box, {"leak"}, "log_path=stdout");
+  EXPECT_TRUE(has(to_stdout.out, kLeakReport)) << to_stdout.out;
+  EXPECT_FALSE(has(to_stdout.err, kLeakReport)) << to_stdout.err;
+  Outcome to_stderr = run_case(box, {"leak"}, "log_path=stderr");
+  EXPECT_TRUE(has(to_stderr.err, kLeakReport)) << to_stderr.err;
+  EXPECT_TRUE(box.names().empty()) << "a file named after the stream: " << box.names().front();
+}
+
+TEST(Suppressions, a_fifo_is_refused_without_waiting_for_a_writer) {
+  Scratch box;
+  std::string fifo = box.path("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Outcome run = run_case(box, {"leak"}, "suppressions=" + fifo);
+  EXPECT_TRUE(has(run.err, "dbgalloc: suppressions file '" + fifo + "' is not a regular file: not read")) << run.err;
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+  EXPECT_EQ(run.exit_code, 23);
+}
+
+TEST(Suppressions, the_five_thousandth_entry_of_a_file_is_used) {
+  Scratch box;
+  std::string file = box.path("many.supp");
+  {
+    std::ofstream out(file);
+    for (int i = 1; i < 5000; ++i) out << "leak:no_function_is_called_" << i << "\n";
+    out << "leak:leak_40_bytes\n";
+  }
+  Outcome run = run_case(box, {"leak"}, "suppressions=" + file + ":verbosity=1");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_FALSE(has(run.err, kLeakReport)) << run.err;
+  EXPECT_TRUE(has(run.err, "suppressed: 40 byte(s) in 1 block(s)")) << run.err;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: report_output_test OUTPUT_CASES\n");
+    return 2;
+  }
+  cases_path = argv[1];
+  return RUN_ALL_TESTS();
+}
