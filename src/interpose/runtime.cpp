@@ -1,6 +1,7 @@
 #include "interpose/runtime.hpp"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,7 +42,7 @@ void start_slow() {
   if (started_flag) return;
   start_owner.store(self, std::memory_order_relaxed);
 
-  platform::capture_stderr();
+  platform::remember_stderr();
   options::Options parsed;
   platform::StackText<1024> error;
   platform::StackText<512> ignored;
@@ -57,7 +58,7 @@ void start_slow() {
     platform::StackText<700> note;
     note.text("dbgalloc: secure execution (setuid/setgid/capabilities): ignored options from DBGALLOC_OPTIONS: ")
         .text(ignored.view()).character('\n');
-    platform::write_all(2, note.data(), note.size());
+    platform::write_report(note.data(), note.size());
   }
   options::set_current(parsed);
   heap::arenas().set_count(static_cast<std::size_t>(parsed.arenas));
@@ -102,6 +103,18 @@ __attribute__((constructor(101))) void on_load() {
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+// _exit skips stdio's flush: what the program printed but stdio still holds would be
+// lost. At a normal exit (not inside malloc, not in a signal handler) flushing is
+// safe, but a stream another thread holds (one blocked reading stdin holds its lock)
+// would hang fflush(NULL): stdout and stderr are flushed when their lock is free.
+void flush_program_output() {
+  for (FILE* stream : {stdout, stderr}) {
+    if (stream == nullptr || ftrylockfile(stream) != 0) continue;
+    fflush_unlocked(stream);
+    funlockfile(stream);
+  }
+}
+
 __attribute__((destructor(101))) void on_unload() {
   if (stepped_aside()) return;
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
@@ -109,7 +122,10 @@ __attribute__((destructor(101))) void on_unload() {
   std::size_t leaks = report::leak_check_at_exit();  // honours detect_leaks
   if (options::current().print_stats) print_stats();
   // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks.
-  if ((report::error_count() > 0 || leaks > 0) && options::current().exitcode != 0) _exit(static_cast<int>(options::current().exitcode));
+  if ((report::error_count() > 0 || leaks > 0) && options::current().exitcode != 0) {
+    flush_program_output();
+    _exit(static_cast<int>(options::current().exitcode));
+  }
 }
 }  // namespace
 

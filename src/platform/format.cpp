@@ -63,7 +63,7 @@ TextBuffer& TextBuffer::bytes(std::uint64_t value) {
 }
 
 void TextBuffer::flush() {
-  write_all(report_fd(), data_, size_);
+  write_report(data_, size_);
   clear();
 }
 

@@ -7,6 +7,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -127,26 +128,100 @@ void write_all(int fd, const char* data, std::size_t size) {
   errno = saved;
 }
 
-std::atomic<int> saved_stderr{-1};
+namespace {
+// What a descriptor referred to when we chose it: the object, not the number.
+struct Identity {
+  std::atomic<std::uint64_t> device{0};
+  std::atomic<std::uint64_t> inode{0};
+  std::atomic<bool> known{false};
+};
+Identity chosen_identity;   // report_descriptor's, when set
+Identity stderr_identity;   // fd 2's at start-up
+std::atomic<std::uint32_t> stderr_mode{0};
+char stderr_path[256];      // fd 2's name at start-up, to reopen it if the program closes fd 2
+
+void remember(Identity& identity, const struct stat& st) {
+  identity.device.store(st.st_dev, std::memory_order_relaxed);
+  identity.inode.store(st.st_ino, std::memory_order_relaxed);
+  identity.known.store(true, std::memory_order_release);
+}
+
+bool same(const Identity& identity, const struct stat& st) {
+  return identity.known.load(std::memory_order_acquire) && identity.device.load(std::memory_order_relaxed) == st.st_dev &&
+         identity.inode.load(std::memory_order_relaxed) == st.st_ino;
+}
+
+// fd 2 is no longer what it was at start-up. A program that redirects its stderr
+// (dup2, freopen, a test capturing it) gets a write-only descriptor or a terminal
+// there; a read-write file or a socket that landed on number 2 after the program
+// closed it is its data, never written into.
+bool redirected_stderr(const struct stat& st) {
+  if (S_ISCHR(st.st_mode)) return true;
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) return false;
+  int flags = fcntl(2, F_GETFL);
+  return flags != -1 && (flags & O_ACCMODE) == O_WRONLY;
+}
+
+// The start-up stderr, when fd 2 is closed (coreutils close it at exit) or is now
+// something else: a terminal or a file is opened again by name, written to when it is
+// still the same object, and closed at once. A pipe or socket cannot be reopened.
+void write_to_original_stderr(const char* data, std::size_t size) {
+  std::uint32_t mode = stderr_mode.load(std::memory_order_relaxed);
+  if (stderr_path[0] != '/' || !(S_ISCHR(mode) || S_ISREG(mode))) return;
+  int fd = open(stderr_path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st{};
+  if (fstat(fd, &st) == 0 && same(stderr_identity, st)) write_all(fd, data, size);
+  close(fd);
+}
+
+void write_to_stderr(const char* data, std::size_t size) {
+  struct stat st{};
+  if (fstat(2, &st) == 0 && (same(stderr_identity, st) || redirected_stderr(st))) {
+    write_all(2, data, size);
+    return;
+  }
+  write_to_original_stderr(data, size);
+}
+}  // namespace
 
 int report_fd() {
   int chosen = report_descriptor.load(std::memory_order_relaxed);
-  if (chosen >= 0) return chosen;
-  // stderr as the program has it now (tests and pipes redirect it), unless the program
-  // closed it (coreutils do at exit): then the copy taken at start-up.
-  int saved = errno;
-  bool open = fcntl(2, F_GETFD) != -1;
-  errno = saved;
-  int copy = saved_stderr.load(std::memory_order_relaxed);
-  return open || copy < 0 ? 2 : copy;
+  return chosen >= 0 ? chosen : 2;
 }
 
-void set_report_fd(int fd) { report_descriptor.store(fd, std::memory_order_relaxed); }
-
-void capture_stderr() {
+void set_report_fd(int fd) {
   int saved = errno;
-  int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
-  if (fd >= 0) saved_stderr.store(fd, std::memory_order_relaxed);
+  struct stat st{};
+  chosen_identity.known.store(false, std::memory_order_relaxed);
+  if (fd >= 0 && fstat(fd, &st) == 0) remember(chosen_identity, st);
+  report_descriptor.store(fd, std::memory_order_release);
+  errno = saved;
+}
+
+void write_report(const char* data, std::size_t size) {
+  int saved = errno;
+  int fd = report_descriptor.load(std::memory_order_acquire);
+  struct stat st{};
+  // The descriptor chosen (log file, __sanitizer_set_report_fd), while it is still the
+  // object it was when chosen; else stderr.
+  if (fd >= 0 && fstat(fd, &st) == 0 && same(chosen_identity, st)) {
+    write_all(fd, data, size);
+  } else {
+    write_to_stderr(data, size);
+  }
+  errno = saved;
+}
+
+void remember_stderr() {
+  int saved = errno;
+  struct stat st{};
+  if (fstat(2, &st) == 0) {
+    remember(stderr_identity, st);
+    stderr_mode.store(st.st_mode, std::memory_order_relaxed);
+    ssize_t n = readlink("/proc/self/fd/2", stderr_path, sizeof stderr_path - 1);
+    stderr_path[n > 0 ? n : 0] = '\0';
+  }
   errno = saved;
 }
 

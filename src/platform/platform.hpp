@@ -46,13 +46,19 @@ int process_id();
 
 // write(2) loop that survives EINTR and short writes.
 void write_all(int fd, const char* data, std::size_t size);
-// The descriptor reports go to: the one set with set_report_fd (-1: none set), else
-// fd 2, else (when the program closed fd 2, as coreutils do at exit) a private
-// duplicate of stderr taken at start-up.
+// Reports go to the descriptor set with set_report_fd (a log file, or the program's
+// choice through __sanitizer_set_report_fd) while it still refers to the object it did
+// when set (fstat device and inode), else to stderr. dbgalloc keeps no descriptor of
+// its own: stderr is fd 2 while it is the start-up stderr or a redirection of it
+// (a write-only descriptor or a terminal); when the program closed fd 2 or put its own
+// data there, the start-up stderr is reopened by name if it was a terminal or a file,
+// and otherwise the report is dropped rather than written into the program's file.
+void write_report(const char* data, std::size_t size);
+// The descriptor set, or 2.
 int report_fd();
 void set_report_fd(int fd);
-// Duplicates fd 2 to a high, close-on-exec descriptor.
-void capture_stderr();
+// Records what fd 2 is at start-up (device, inode, name).
+void remember_stderr();
 
 // Secure execution (getauxval(AT_SECURE)): a setuid, setgid or file-capability program,
 // run by someone other than its owner, whose environment must not be trusted.

@@ -67,7 +67,7 @@ void open_log_file(const char* path) {
   platform::StackText<512> note;
   note.text("dbgalloc: cannot create log file '").text(std::string_view(name.data(), name.size() - 1)).text("': ")
       .text(create_failure(error)).text("; reports go to stderr\n");
-  platform::write_all(2, note.data(), note.size());
+  platform::write_report(note.data(), note.size());
 }
 }  // namespace
 

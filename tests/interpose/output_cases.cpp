@@ -29,7 +29,7 @@ NOINLINE void leak_40_bytes() { drop(malloc(40)); }
 NOINLINE void overflow_and_free() {
   char* p = static_cast<char*>(malloc(24));
   drop(p);
-  p[24] = 'x';  // the canary after the block
+  static_cast<volatile char*>(p)[24] = 'x';  // the canary after the block
   free(p);
 }
 

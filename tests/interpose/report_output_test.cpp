@@ -186,6 +186,63 @@ TEST(Suppressions, the_five_thousandth_entry_of_a_file_is_used) {
   EXPECT_TRUE(has(run.err, "suppressed: 40 byte(s) in 1 block(s)")) << run.err;
 }
 
+TEST(ReportDescriptor, the_program_sees_no_descriptor_of_dbgalloc) {
+  Scratch box;
+  Outcome run = run_case(box, {"list_fds"}, "");
+  EXPECT_EQ(run.out, "fds: 0 1 2\n") << run.err;
+}
+
+TEST(ReportDescriptor, a_data_file_that_took_number_2_never_gets_a_report) {
+  Scratch box;
+  std::string data = box.path("data");
+  Outcome run = run_case(box, {"stderr_replaced", data}, "");
+  EXPECT_EQ(run.exit_code, 23) << "the report halted the program";
+  EXPECT_EQ(read_all(data), "the program's own data\n");
+  // stderr was a file at start-up: the report went there, reopened by name.
+  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: heap-buffer-overflow")) << run.err;
+  EXPECT_TRUE(has(run.err, "24-byte region")) << run.err;
+}
+
+TEST(ReportDescriptor, with_stderr_a_pipe_the_report_is_dropped_rather_than_written_into_the_data_file) {
+  Scratch box;
+  std::string data = box.path("data");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    execl(cases_path.c_str(), cases_path.c_str(), "stderr_replaced", data.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string piped;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) piped.append(buffer, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 23);
+  EXPECT_EQ(read_all(data), "the program's own data\n");
+}
+
+TEST(ReportDescriptor, the_exit_report_survives_a_program_closing_stderr_at_exit) {
+  Scratch box;
+  Outcome run = run_case(box, {"stderr_closed_at_exit"}, "");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+}
+
+TEST(ExitStatus, output_the_program_buffered_arrives_when_the_leak_report_sets_the_exit_status) {
+  Scratch box;
+  Outcome run = run_case(box, {"unflushed_output"}, "");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+  EXPECT_EQ(run.out, "output the program wrote without a newline");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
