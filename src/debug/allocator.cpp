@@ -403,8 +403,9 @@ void* allocate(const Request& request) {
   BlockHeader header = new_header(request, alignment, flags, stack);
   if (tls_leaks_disabled > 0) header.add_mark(BlockHeader::kMarkIgnoredForLeaks);
   void* user = nullptr;
+  // Once per thread: a guard fault or a stack overflow is reported on it.
+  if (!internal) report::ensure_alternate_stack();
   if (!internal && (want_guard(request.bytes) || guard_site_matches(request.caller))) {
-    report::ensure_alternate_stack();
     user = allocate_guard_block(request, alignment, header);
   }
   if (user == nullptr) user = allocate_canary_block(request, alignment, header);

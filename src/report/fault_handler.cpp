@@ -248,7 +248,8 @@ void install_fault_handler() {
     if (!wanted[i] && kSignals[i] != SIGSEGV && kSignals[i] != SIGBUS) continue;
     sigaction(kSignals[i], &action, &previous_actions[i]);
   }
-  // The main thread can report a stack overflow; other threads once they have one.
+  // The main thread can report a stack overflow; other threads from their first
+  // allocation (debug::allocate gives them the alternate stack).
   if (o.handle_segv) ensure_alternate_stack();
 }
 

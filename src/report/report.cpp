@@ -218,11 +218,9 @@ void render_deadly_signal(const Finding& f) {
 void describe_random_side(Out& out, const Finding& f) {
   if (!options::current().guard_random || !f.header.has(debug::BlockHeader::kGuardFlag)) return;
   if ((f.header.marks() & debug::BlockHeader::kMarkLeftGuard) != 0) {
-    out.text("guard_side=random put this block's guard page on its left: accesses before its start fault, "
-             "accesses past its end do not (writes there are found by its canary)\n");
+    out.text("guard_side=random put this block's guard page on its left: accesses before its start fault\n");
   } else {
-    out.text("guard_side=random put this block's guard page on its right: accesses past its end fault, "
-             "accesses before its start do not (writes there are found by its canary)\n");
+    out.text("guard_side=random put this block's guard page on its right: accesses past its end fault\n");
   }
 }
 

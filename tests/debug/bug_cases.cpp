@@ -86,6 +86,10 @@ int run(const std::string& name) {
     int sum = read_one_before(p) + read_one_past(p, 13);
     release_block(p);
     return sum == 0 ? 4 : 0;
+  } else if (name == "page_multiple_underread") {
+    char* p = static_cast<char*>(malloc(8192));
+    sink = p;
+    return read_one_before(p);
   } else if (name == "guard_random_sides") {
     // Blocks read one byte before their start, then one byte past their end, each in a
     // child of its own: whichever side a block's guard page is on faults.

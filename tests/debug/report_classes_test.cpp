@@ -125,6 +125,26 @@ TEST(ReportClasses, random_guard_sides_catch_an_underread_or_an_overread_and_say
   EXPECT_GT(over, 0u) << run.output;
 }
 
+TEST(ReportClasses, a_block_of_whole_pages_is_guarded_on_both_sides) {
+  // With guard regions every slot lies between guard pages, so a block that fills its
+  // pages has one on each side whatever guard_side says. With the mprotect fallback the
+  // page before it is not ours: the deadly-signal report still names the block.
+  Outcome run = run_case("page_multiple_underread", "guard=all:verbosity=1");
+  EXPECT_EQ(run.signal, SIGSEGV) << run.output;
+  EXPECT_REPORT(run, "is located 1 bytes to the left of 8192-byte region");
+  if (has(run, "guard pages: guard regions")) {
+    EXPECT_REPORT(run, "ERROR: dbgalloc: heap-buffer-underflow on address");
+    EXPECT_REPORT(run, "READ of size 1 at 0x");
+  } else {
+    EXPECT_REPORT(run, "ERROR: dbgalloc: SEGV on unknown address");
+    EXPECT_REPORT(run, "The signal is caused by a READ memory access.");
+  }
+  std::size_t stack = run.output.find("    #0 ");
+  ASSERT_NE(stack, std::string::npos) << run.output;
+  std::string frame0 = run.output.substr(stack, run.output.find('\n', stack) - stack);
+  EXPECT_NE(frame0.find("read_one_before"), std::string::npos) << run.output;
+}
+
 TEST(ReportClasses, read_of_a_quarantined_guard_block_faults_with_both_stacks) {
   Outcome run = run_case("guard_use_after_free_read", "guard=all");
   EXPECT_EQ(run.signal, SIGSEGV);

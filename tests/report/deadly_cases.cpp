@@ -1,5 +1,6 @@
 // One deadly signal per case, run under the preload by deadly_signal_test. Function
 // names are distinctive so the tests can find them in the reported stacks.
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,17 @@ int run(const std::string& name) {
     execute_trap();
   } else if (name == "stack_overflow") {
     return recurse_forever(0);
+  } else if (name == "stack_overflow_in_thread") {
+    pthread_t thread;
+    pthread_create(
+        &thread, nullptr,
+        [](void*) -> void* {
+          sink = static_cast<char*>(malloc(16));  // a thread that allocates gets the alternate stack
+          free(sink);
+          return reinterpret_cast<void*>(static_cast<std::intptr_t>(recurse_forever(0)));
+        },
+        nullptr);
+    pthread_join(thread, nullptr);
   } else if (name == "own_handler_first" || name == "own_handler_after") {
     // "first" installed it before dbgalloc started (preinit_array, below).
     if (name == "own_handler_after") install_program_handler();

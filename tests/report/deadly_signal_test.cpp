@@ -108,6 +108,13 @@ TEST(DeadlySignal, runaway_recursion_is_a_stack_overflow) {
   EXPECT_NE(first_stack(run).find("recurse_forever"), std::string::npos) << run.output.substr(0, 2000);
 }
 
+TEST(DeadlySignal, runaway_recursion_in_a_thread_is_a_stack_overflow_too) {
+  Outcome run = run_case("stack_overflow_in_thread");
+  EXPECT_EQ(run.signal, SIGSEGV) << run.output.substr(0, 2000);
+  EXPECT_REPORT(run, "ERROR: dbgalloc: stack-overflow on address 0x");
+  EXPECT_NE(first_stack(run).find("recurse_forever"), std::string::npos) << run.output.substr(0, 2000);
+}
+
 TEST(DeadlySignal, the_program_handler_wins_whether_installed_before_or_after_dbgalloc) {
   for (const char* name : {"own_handler_first", "own_handler_after"}) {
     Outcome run = run_case(name);
