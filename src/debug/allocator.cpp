@@ -387,7 +387,10 @@ void configure(const options::Options& o) {
   if (config.stack_depth > 0) stacks::configure(static_cast<stacks::Unwinder>(o.unwinder_kind), config.stack_depth);
 }
 
+static_assert(kMaxRequest <= BlockHeader::kMaxSize, "a header must hold every size served");
+
 void* allocate(const Request& request) {
+  if (request.bytes > kMaxRequest) return refuse_request(BadRequest::too_big, request.bytes, 0, request.caller);
   if (!config.canaries) {
     void* p = request.alignment > 16 ? heap::arenas().allocate_aligned(request.alignment, request.bytes)
                                      : heap::arenas().allocate(request.bytes);

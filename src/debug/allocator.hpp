@@ -49,6 +49,23 @@ bool is_guard_block(const void* p);
 // Releases the whole quarantine (after verifying it).
 void purge_quarantine();
 
+// Requests the C API refuses. refuse_request reports one when allocator_may_return_null
+// is 0 (with the stack of `caller`, the program's return address), then sets errno
+// (EINVAL for alignments, else ENOMEM) and returns nullptr. `first`/`second`: count and
+// size (overflows), the size (too big, pvalloc), the alignment and size (alignments).
+enum class BadRequest : std::uint8_t {
+  calloc_overflow,
+  reallocarray_overflow,
+  pvalloc_overflow,
+  too_big,
+  memalign_alignment,
+  aligned_alloc_alignment,
+  posix_memalign_alignment,
+};
+void* refuse_request(BadRequest what, std::size_t first, std::size_t second, std::uintptr_t caller);
+// The largest request served (bytes); larger ones are refused as too big.
+inline constexpr std::size_t kMaxRequest = (std::size_t{1} << 40) - 1;
+
 // A live block as the leak scanner sees it.
 struct BlockView {
   std::uintptr_t user;

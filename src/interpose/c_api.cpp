@@ -12,8 +12,10 @@
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
 #include "interpose/step_aside.hpp"
+#include "options/options.hpp"
 #include "platform/platform.hpp"
 
+using dbgalloc::debug::BadRequest;
 using dbgalloc::debug::Kind;
 using dbgalloc::interpose::ensure_started;
 
@@ -51,8 +53,7 @@ DBGALLOC_EXPORT void free(void* p) {
 DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
   std::size_t bytes = 0;
   if (__builtin_mul_overflow(count, size, &bytes)) {
-    errno = ENOMEM;
-    return nullptr;
+    return dbgalloc::debug::refuse_request(BadRequest::calloc_overflow, count, size, caller_pc());
   }
   return allocate_malloc(bytes, 0, caller_pc(), true);
 }
@@ -79,15 +80,18 @@ DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) { return reallocate_ma
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
   std::size_t bytes = 0;
   if (__builtin_mul_overflow(count, size, &bytes)) {
-    errno = ENOMEM;
-    return nullptr;
+    return dbgalloc::debug::refuse_request(BadRequest::reallocarray_overflow, count, size, caller_pc());
   }
   return reallocate_malloc(p, bytes, caller_pc());
 }
 
 DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
-  if (!is_power_of_two(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
   int saved = errno;
+  if (!is_power_of_two(alignment) || alignment % sizeof(void*) != 0) {
+    dbgalloc::debug::refuse_request(BadRequest::posix_memalign_alignment, alignment, bytes, caller_pc());
+    errno = saved;  // posix_memalign returns its error, errno untouched
+    return EINVAL;
+  }
   void* p = allocate_malloc(bytes, alignment, caller_pc());
   if (p == nullptr) {
     errno = saved;
@@ -99,17 +103,17 @@ DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_
 
 DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
   if (!is_power_of_two(alignment)) {
-    errno = EINVAL;
-    return nullptr;
+    return dbgalloc::debug::refuse_request(BadRequest::aligned_alloc_alignment, alignment, bytes, caller_pc());
   }
   return allocate_malloc(bytes, alignment, caller_pc());
 }
 
 DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
-  // glibc rounds a non-power-of-two alignment up instead of failing.
-  if (alignment > (std::size_t{1} << 40)) {
-    errno = EINVAL;
-    return nullptr;
+  // glibc rounds a non-power-of-two alignment up instead of failing; reported (and
+  // refused) only when the program asked for reports.
+  if (alignment > (std::size_t{1} << 40) ||
+      (!is_power_of_two(alignment) && !dbgalloc::options::current().allocator_may_return_null)) {
+    return dbgalloc::debug::refuse_request(BadRequest::memalign_alignment, alignment, bytes, caller_pc());
   }
   std::size_t rounded = 1;
   while (rounded < alignment) rounded <<= 1;
@@ -124,8 +128,7 @@ DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
   std::size_t page = dbgalloc::platform::page_size();
   std::size_t rounded = 0;
   if (__builtin_add_overflow(bytes, page - 1, &rounded)) {
-    errno = ENOMEM;
-    return nullptr;
+    return dbgalloc::debug::refuse_request(BadRequest::pvalloc_overflow, bytes, page, caller_pc());
   }
   rounded &= ~(page - 1);
   return allocate_malloc(rounded == 0 ? page : rounded, page, caller_pc());

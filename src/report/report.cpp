@@ -158,7 +158,13 @@ void render_text(const Finding& f) {
   Out out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");
-  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error)).text(" on address ").hex(f.address);
+  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error));
+  const bool request = is_bad_request(f.error);
+  if (request) {
+    out.text(": ").text(f.note != nullptr ? f.note : "");
+  } else {
+    out.text(" on address ").hex(f.address);
+  }
   if (f.pc != 0) out.text(" at pc ").hex(f.pc);
   out.character('\n');
   switch (f.error) {
@@ -187,7 +193,7 @@ void render_text(const Finding& f) {
     out.text(f.current_stack != stacks::kNoStack || f.frames != nullptr ? ":\n" : "\n");
   }
   print_current(out, f);
-  if (f.note != nullptr) out.text(f.note).character('\n');
+  if (f.note != nullptr && !request) out.text(f.note).character('\n');
   print_block_and_tail(out, f);
 }
 
@@ -263,8 +269,19 @@ const char* class_name(ErrorClass error) {
     case ErrorClass::fpe: return "FPE";
     case ErrorClass::ill: return "ILL";
     case ErrorClass::stack_overflow: return "stack-overflow";
+    case ErrorClass::calloc_overflow: return "calloc-overflow";
+    case ErrorClass::reallocarray_overflow: return "reallocarray-overflow";
+    case ErrorClass::pvalloc_overflow: return "pvalloc-overflow";
+    case ErrorClass::allocation_size_too_big: return "allocation-size-too-big";
+    case ErrorClass::invalid_allocation_alignment: return "invalid-allocation-alignment";
+    case ErrorClass::invalid_aligned_alloc_alignment: return "invalid-aligned-alloc-alignment";
+    case ErrorClass::invalid_posix_memalign_alignment: return "invalid-posix-memalign-alignment";
   }
   return "unknown";
+}
+
+bool is_bad_request(ErrorClass error) {
+  return error >= ErrorClass::calloc_overflow && error <= ErrorClass::invalid_posix_memalign_alignment;
 }
 
 void set_finding_callback(FindingCallback callback) { finding_callback.store(callback); }
@@ -315,6 +332,15 @@ Finding block_finding(ErrorClass error, const debug::BlockHeader& header, std::u
   return f;
 }
 }  // namespace
+
+void bad_request(ErrorClass error, const char* what, const char* operation, stacks::StackId current) {
+  Finding f;
+  f.error = error;
+  f.operation = operation;
+  f.current_stack = current;
+  f.note = what;
+  emit(f);
+}
 
 void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
                           const char* operation, stacks::StackId current) {

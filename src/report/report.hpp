@@ -39,7 +39,18 @@ enum class ErrorClass : std::uint8_t {
   fpe,
   ill,
   stack_overflow,
+  // Requests the allocator refuses (reported with allocator_may_return_null=0):
+  calloc_overflow,
+  reallocarray_overflow,
+  pvalloc_overflow,
+  allocation_size_too_big,
+  invalid_allocation_alignment,
+  invalid_aligned_alloc_alignment,
+  invalid_posix_memalign_alignment,
 };
+// True for the refused-request classes: no block, no address; the headline says what
+// was asked for.
+bool is_bad_request(ErrorClass error);
 
 inline bool is_deadly_signal(ErrorClass error) {
   return error >= ErrorClass::segv && error <= ErrorClass::stack_overflow;
@@ -92,6 +103,10 @@ void alloc_dealloc_mismatch(const debug::BlockHeader& header, std::uintptr_t use
 void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t user, std::size_t sized,
                               stacks::StackId current);
 void header_corruption(std::uintptr_t user, const char* operation, stacks::StackId current);
+// A refused request (calloc-overflow, allocation-size-too-big, ...): `what` says what
+// was asked for ("count * size (A * B) cannot be represented in type size_t"),
+// `operation` names the call, `current` is its stack.
+void bad_request(ErrorClass error, const char* what, const char* operation, stacks::StackId current);
 
 // The descriptor reports go to: opens LOG_PATH.PID at the first call when log_path is
 // set (and makes it platform::report_fd()), else platform::report_fd().
