@@ -32,7 +32,8 @@ struct Config {
   long long guard_sample_rate = 0;
   bool guard_left = false;
   bool guard_random = false;
-  std::size_t guard_alignment = 16;
+  std::size_t guard_alignment = 0;  // 0: flush (flush_alignment)
+  std::size_t guard_large = 0;
   std::size_t guard_min = 0;
   std::size_t guard_max = 0;
   long long check_every = 0;
@@ -89,6 +90,9 @@ std::uint64_t next_random() {
 }
 
 bool want_guard(std::size_t bytes) {
+  // Blocks that span whole pages anyway: on guard regions a slot costs what a mapping of
+  // their own did, and overreads and reads after free fault.
+  if (config.guard_large > 0 && bytes >= config.guard_large && guards.guard_regions()) return true;
   if (config.guard_mode == options::GuardMode::none) return false;
   if (bytes < config.guard_min || bytes > config.guard_max) return false;
   if (config.guard_mode == options::GuardMode::all) return true;
@@ -151,11 +155,26 @@ void* allocate_canary_block(const Request& request, std::size_t alignment, const
   return reinterpret_cast<char*>(payload) + prefix;
 }
 
+// The largest power of two dividing the size, at most 16, so the block ends at its
+// guard page (16 bytes would leave up to 15 unguarded). In C++ an object's size is a
+// multiple of its alignment, so new and new[] blocks go down to 1. malloc'd memory
+// often is not one object: a header before a byte array (flexible array members,
+// CPython's bytes and code objects) needs the header's alignment whatever the size, so
+// malloc blocks keep 8 (an odd size leaves at most 7 bytes, canaries that are never 0,
+// so an unterminated string still runs into the guard page).
+std::size_t flush_alignment(std::size_t size, Kind kind) {
+  if (size == 0) return 16;
+  std::size_t lowest = size & (~size + 1);
+  std::size_t floor = kind == Kind::malloc ? 8 : 1;
+  return lowest < floor ? floor : lowest < 16 ? lowest : 16;
+}
+
 void* allocate_guard_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
-  // Right guards: the user's own alignment if larger, else guard_alignment (1 puts the
-  // block's end flush against the guard page). Left guards start page aligned.
+  // Right guards: the caller's own alignment if it asked for one larger, else flush
+  // (or guard_alignment when set). Left guards start page aligned.
   std::size_t requested = request.alignment > 0 ? request.alignment : 1;
-  std::size_t guard_alignment = requested > config.guard_alignment ? requested : config.guard_alignment;
+  std::size_t natural = config.guard_alignment > 0 ? config.guard_alignment : flush_alignment(request.bytes, request.kind);
+  std::size_t guard_alignment = requested > natural ? requested : natural;
   (void)alignment;
   // guard_side=random: one side or the other per block, so one run can catch both.
   bool left = config.guard_random ? (next_random() & 1) != 0 : config.guard_left;
@@ -376,6 +395,7 @@ void configure(const options::Options& o) {
   config.guard_left = o.guard_left;
   config.guard_random = o.guard_random;
   config.guard_alignment = static_cast<std::size_t>(o.guard_alignment);
+  config.guard_large = static_cast<std::size_t>(o.guard_large_size);
   config.guard_min = static_cast<std::size_t>(o.guard_min_size);
   config.guard_max = static_cast<std::size_t>(o.guard_max_size);
   config.check_every = o.check_every;
@@ -520,7 +540,7 @@ bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return qua
 
 DebugStats stats() {
   GuardStats g = guards.stats();
-  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks, g.slabs};
+  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks, g.slabs, g.bytes};
 }
 
 void lock_for_fork() {

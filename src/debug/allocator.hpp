@@ -93,6 +93,7 @@ struct DebugStats {
   std::size_t guard_blocks;     // live or quarantined
   std::size_t guard_fallbacks;  // guard wanted, canary block given
   std::size_t guard_slabs;      // mappings holding guard slots (guard regions)
+  std::size_t guard_bytes;      // pages of the guard blocks (live or quarantined)
 };
 DebugStats stats();
 

@@ -93,11 +93,12 @@ void GuardBlocks::unmap_detached(GuardRecord* record) {
 GuardRecord* GuardBlocks::allocate(std::size_t size, std::size_t alignment, bool left_guard) {
   const std::size_t page = platform::page_size();
   if (alignment > page) return nullptr;  // such blocks use canaries
+  if (size > BlockHeader::kMaxSize) return nullptr;  // refused by the canary path too
   std::size_t rounded = pages::round_up(size == 0 ? 1 : size, alignment);
   std::size_t usable = pages::round_up(rounded, page);
-  if (usable < rounded) return nullptr;  // size near the top of the address space
   GuardRecord* record = regions_ ? slab_allocate(usable / page) : span_allocate(usable, left_guard);
   if (record == nullptr) return nullptr;
+  bytes_.fetch_add(record->size(), std::memory_order_relaxed);
   record->left = left_guard;
   record->user = left_guard ? record->begin() : record->begin() + record->size() - rounded;
   return record;
@@ -179,6 +180,7 @@ void GuardBlocks::protect(GuardRecord* record) {
 }
 
 void GuardBlocks::release(GuardRecord* record) {
+  bytes_.fetch_sub(record->size(), std::memory_order_relaxed);
   if (record->slab != nullptr) {
     slab_release(record);
   } else {
@@ -228,7 +230,9 @@ void GuardBlocks::count_fallback() {
 
 GuardStats GuardBlocks::stats() {
   platform::LockGuard guard(lock_);
-  return stats_;
+  GuardStats stats = stats_;
+  stats.bytes = bytes_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 }  // namespace dbgalloc::debug

@@ -36,6 +36,7 @@
 // new guard blocks fall back to canary blocks (counted).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -90,6 +91,7 @@ struct GuardStats {
   std::size_t fallbacks = 0;     // guard wanted, canary block given (memory or map count)
   std::size_t freed_slots = 0;   // slabs: freed slots waiting for reuse
   std::size_t slabs = 0;         // slabs: mappings made for slots
+  std::size_t bytes = 0;         // usable bytes of the guard blocks counted in live_spans
 };
 
 class GuardBlocks {
@@ -186,6 +188,7 @@ class GuardBlocks {
   GuardSlab* free_slabs_ = nullptr;
   SlabClass classes_[kSlabPages] = {};
   GuardStats stats_;
+  std::atomic<std::size_t> bytes_{0};
 };
 
 }  // namespace dbgalloc::debug

@@ -134,7 +134,8 @@ DBGALLOC_EXPORT std::size_t __sanitizer_get_allocated_size(const volatile void* 
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_current_allocated_bytes() {
   ensure_started();
-  return dbgalloc::heap::arenas().stats().heap.in_use_bytes;
+  // Guard blocks (every large block where the kernel has guard regions) are not heap chunks.
+  return dbgalloc::heap::arenas().stats().heap.in_use_bytes + debug::stats().guard_bytes;
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_heap_size() {

@@ -124,7 +124,7 @@ bool interpret(Options* out, platform::TextBuffer& error) {
   }
   long long alignment = out->guard_alignment;
   if ((alignment & (alignment - 1)) != 0) {
-    bad_value(error, "guard_alignment", "not a power of two", "a power of two from 1 to 4096");
+    bad_value(error, "guard_alignment", "not a power of two", "0 (flush) or a power of two from 1 to 4096");
     return false;
   }
   return true;
