@@ -6,15 +6,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
+#include "interpose/signal_heap.hpp"
 #include "interpose/step_aside.hpp"
 #include "options/options.hpp"
 #include "platform/platform.hpp"
 
+namespace signal_heap = dbgalloc::interpose::signal_heap;
 using dbgalloc::debug::BadRequest;
 using dbgalloc::debug::Kind;
 using dbgalloc::interpose::ensure_started;
@@ -22,15 +25,27 @@ using dbgalloc::interpose::ensure_started;
 namespace {
 bool is_power_of_two(std::size_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
+// A signal handler's call that interrupted one of ours on this thread.
+void* allocate_nested(std::size_t bytes, std::size_t alignment, bool zero) {
+  void* p = signal_heap::allocate(bytes, alignment, zero);
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
 void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t caller, bool zero = false) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_allocate(bytes, alignment, zero);
   ensure_started();
+  if (signal_heap::nested()) return allocate_nested(bytes, alignment, zero);
   dbgalloc::debug::Request request;
   request.bytes = bytes;
   request.alignment = alignment;
   request.zero = zero;
   request.caller = caller;
-  void* p = dbgalloc::debug::allocate(request);
+  void* p;
+  {
+    signal_heap::Scope inside;
+    p = dbgalloc::debug::allocate(request);
+  }
   dbgalloc::interpose::after_allocation(p, bytes);
   return p;
 }
@@ -46,7 +61,13 @@ DBGALLOC_EXPORT void free(void* p) {
   if (p == nullptr) return;
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   ensure_started();
+  if (signal_heap::owns(p)) return signal_heap::release(p);
   dbgalloc::interpose::before_deallocation(p);
+  if (signal_heap::nested()) {
+    signal_heap::defer_free(p, Kind::malloc, 0, false);
+    return;
+  }
+  signal_heap::Scope inside;
   dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
 }
 
@@ -59,17 +80,43 @@ DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 namespace {
+// realloc of a signal-heap block (from anywhere), or a signal handler's realloc of an
+// ordinary block while it interrupted one of our calls: the new block comes from where
+// this call may allocate, the old one is released where it belongs.
+void* reallocate_nested(void* p, std::size_t bytes, std::uintptr_t caller) {
+  bool from_signal_heap = signal_heap::owns(p);
+  std::size_t old_size = from_signal_heap ? signal_heap::usable_size(p) : dbgalloc::debug::usable_size(p);
+  void* moved = nullptr;
+  if (bytes != 0) {
+    moved = signal_heap::nested() ? allocate_nested(bytes, 0, false) : allocate_malloc(bytes, 0, caller);
+    if (moved == nullptr) return nullptr;
+    std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
+  }
+  if (from_signal_heap) {
+    signal_heap::release(p);
+  } else {
+    signal_heap::defer_free(p, Kind::malloc, 0, false);
+  }
+  return moved;
+}
+
 // realloc and reallocarray: glibc's rules (NULL allocates, size 0 frees and returns
 // NULL), then the debug layer.
 void* reallocate_malloc(void* p, std::size_t bytes, std::uintptr_t caller) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
   ensure_started();
+  if (signal_heap::owns(p) || (p != nullptr && signal_heap::nested())) return reallocate_nested(p, bytes, caller);
+  if (p == nullptr && signal_heap::nested()) return allocate_nested(bytes, 0, false);
   dbgalloc::interpose::before_deallocation(p);
-  if (p != nullptr && bytes == 0) {
-    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
-    return nullptr;
+  void* moved = nullptr;
+  {
+    signal_heap::Scope inside;
+    if (p != nullptr && bytes == 0) {
+      dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
+      return nullptr;
+    }
+    moved = dbgalloc::debug::reallocate(p, bytes, caller);
   }
-  void* moved = dbgalloc::debug::reallocate(p, bytes, caller);
   dbgalloc::interpose::after_allocation(moved, bytes);
   return moved;
 }
@@ -137,6 +184,7 @@ DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
 DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_usable_size(p);
   ensure_started();
+  if (signal_heap::owns(p)) return signal_heap::usable_size(p);
   return dbgalloc::debug::usable_size(p);
 }
 

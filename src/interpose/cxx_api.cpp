@@ -7,12 +7,14 @@
 #include "debug/allocator.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
+#include "interpose/signal_heap.hpp"
 #include "interpose/step_aside.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
 // The return address into the program: recorded stacks start there.
 #define DBGALLOC_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
+namespace signal_heap = dbgalloc::interpose::signal_heap;
 using dbgalloc::debug::Kind;
 
 namespace {
@@ -25,8 +27,15 @@ void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std
   request.aligned_new = alignment != 0;
   request.caller = caller;
   for (;;) {
-    void* p = dbgalloc::interpose::stepped_aside() ? dbgalloc::interpose::forward_allocate(bytes, alignment, false)
-                                                   : dbgalloc::debug::allocate(request);
+    void* p = nullptr;
+    if (dbgalloc::interpose::stepped_aside()) {
+      p = dbgalloc::interpose::forward_allocate(bytes, alignment, false);
+    } else if (signal_heap::nested()) {
+      p = signal_heap::allocate(bytes, alignment, false);
+    } else {
+      signal_heap::Scope inside;
+      p = dbgalloc::debug::allocate(request);
+    }
     if (p != nullptr) {
       dbgalloc::interpose::after_allocation(p, bytes);
       return p;
@@ -49,7 +58,13 @@ void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t
   if (p == nullptr) return;
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   dbgalloc::interpose::ensure_started();
+  if (signal_heap::owns(p)) return signal_heap::release(p);
   dbgalloc::interpose::before_deallocation(p);
+  if (signal_heap::nested()) {
+    signal_heap::defer_free(p, kind, sized, aligned);
+    return;
+  }
+  signal_heap::Scope inside;
   dbgalloc::debug::deallocate(p, kind, sized, aligned, caller);
 }
 

@@ -1,4 +1,5 @@
 #include "interpose/runtime.hpp"
+#include "interpose/signal_heap.hpp"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -91,6 +92,9 @@ void print_stats() {
   out.text("dbgalloc: stacks: ").dec(depot.stacks_stored).text(" distinct (").bytes(depot.bytes_used).text("), ")
       .dec(depot.dropped).text(" dropped; unwinder: ").dec(unwinder.rules_cached).text(" rules cached, ")
       .dec(unwinder.fallbacks).text(" slow-path captures\n");
+  if (std::uint64_t nested = signal_heap::served(); nested > 0) {
+    out.text("dbgalloc: ").dec(nested).text(" allocations by signal handlers that interrupted the allocator, served from the signal heap\n");
+  }
   out.flush();
 }
 
