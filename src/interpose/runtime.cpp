@@ -19,6 +19,7 @@
 #include "report/report.hpp"
 #include "stacks/cached_cfi_unwinder.hpp"
 #include "stacks/stacks.hpp"
+#include "stacks/symbolizer.hpp"
 
 namespace dbgalloc::interpose {
 
@@ -26,9 +27,16 @@ namespace {
 constinit platform::Lock start_lock;
 std::atomic<int> start_owner{0};
 
-void before_fork() { debug::lock_for_fork(); }
-void after_fork_parent() { debug::unlock_after_fork(); }
+void before_fork() {
+  stacks::lock_symbolizer_for_fork();
+  debug::lock_for_fork();
+}
+void after_fork_parent() {
+  debug::unlock_after_fork();
+  stacks::unlock_symbolizer_after_fork();
+}
 void after_fork_child() {
+  stacks::reset_symbolizer_after_fork();
   platform::forget_thread_id();
   debug::reset_after_fork();
   report::leak_check_note_fork_child();

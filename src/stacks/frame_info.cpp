@@ -1,19 +1,17 @@
 // Frame descriptions for JSON/SARIF reports, and module names for allocation sites.
 // See frame_info.hpp. Modules are found with dl_iterate_phdr, which does not allocate;
-// symbols and lines come from Boost.Stacktrace (libbacktrace), which does, so
-// describe_frame runs inside an InternalScope.
-#define BOOST_STACKTRACE_USE_BACKTRACE 1
+// symbols and lines come from libbacktrace (symbolizer.hpp), whose demangling
+// allocates, so describe_frame runs inside an InternalScope.
 #include "stacks/frame_info.hpp"
 
 #include <link.h>
 #include <sys/auxv.h>
 
-#include <boost/stacktrace/frame.hpp>
 #include <cstring>
-#include <string>
 #include <string_view>
 
 #include "platform/reentry.hpp"
+#include "stacks/symbolizer.hpp"
 
 namespace dbgalloc::stacks {
 
@@ -99,13 +97,12 @@ bool describe_frame(std::uintptr_t pc, bool exact_pc, FrameInfo* out) {
   out->line = 0;
   out->offset = 0;
   bool known = module_of(pc, out->module, sizeof out->module, &out->offset);
-  boost::stacktrace::frame frame(reinterpret_cast<const void*>(exact_pc ? pc : pc - 1));
-  std::string function = frame.name();
-  std::string file = frame.source_file();
-  copy_text(out->function, sizeof out->function, function);
-  copy_text(out->file, sizeof out->file, file);
-  out->line = frame.source_line();
-  return known || !function.empty();
+  Symbol symbol;
+  symbolize(exact_pc ? pc : pc - 1, &symbol);
+  copy_text(out->function, sizeof out->function, symbol.function);
+  copy_text(out->file, sizeof out->file, symbol.file);
+  out->line = symbol.line;
+  return known || symbol.function[0] != '\0';
 }
 
 }  // namespace dbgalloc::stacks

@@ -21,7 +21,7 @@ struct FrameInfo {
 };
 
 // Describes the frame at `pc` (a return address, looked up at pc - 1, unless exact_pc).
-// Runs Boost.Stacktrace inside platform::InternalScope: report time only. False when
+// Runs libbacktrace inside platform::InternalScope: report time only. False when
 // not even a module is known.
 bool describe_frame(std::uintptr_t pc, bool exact_pc, FrameInfo* out);
 

@@ -65,7 +65,7 @@ std::size_t lookup(StackId id, std::uintptr_t* frames, std::size_t max);
 // full:   "    #0 0x4011d6 in func(int) /src/file.cpp:12\n"
 //     or  "    #1 0x7f3a... in func (libfoo.so+0x1a2b)\n"   (no line information)
 //     or  "    #2 0x7f3a... (libfoo.so+0x1a2b)\n"             (no symbol at all).
-// Runs Boost.Stacktrace, which allocates: only call it at report time, never from
+// Symbolizes (demangling allocates): only call it at report time, never from
 // inside a signal handler that interrupted malloc.
 void print(StackId id, platform::TextBuffer& out);
 // Same for a raw frame array (tests, __sanitizer_print_stack_trace).

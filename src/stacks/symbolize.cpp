@@ -1,21 +1,16 @@
-// Symbolization at report time with Boost.Stacktrace's libbacktrace backend: DWARF line
-// tables and symbol tables of every loaded module give "func(args) file:line". Where
+// Symbolization at report time with libbacktrace (symbolizer.hpp): DWARF line tables
+// and symbol tables of every loaded module give "func(args) file:line". Where
 // libbacktrace knows nothing (stripped code, JIT), dladdr gives "(module+0xOFFSET)".
 //
-// Boost allocates (std::string, demangling) and libbacktrace keeps one state per
-// thread (about 100 ms to build on first use): all of it runs inside
-// platform::InternalScope, so the allocator serves it untracked and it never shows up
-// in a report. Return addresses are looked up at pc - 1, the call instruction, so the
-// line is the call's and not the next statement's.
-#define BOOST_STACKTRACE_USE_BACKTRACE 1
-#include <boost/stacktrace/frame.hpp>
-
+// One libbacktrace state serves the process (about 100 ms to build on first use);
+// names go into fixed buffers, so a report needs no memory of the program's heap but
+// __cxa_demangle's, inside platform::InternalScope. Return addresses are looked up at
+// pc - 1, the call instruction, so the line is the call's and not the next statement's.
 #include <dlfcn.h>
-
-#include <string>
 
 #include "platform/reentry.hpp"
 #include "stacks/stacks.hpp"
+#include "stacks/symbolizer.hpp"
 
 namespace dbgalloc::stacks {
 
@@ -43,13 +38,11 @@ void print_module_offset(std::uintptr_t pc, platform::TextBuffer& out) {
 
 void print_frame(std::size_t index, std::uintptr_t pc, bool exact, platform::TextBuffer& out) {
   out.text("    #").dec(index).character(' ').hex(pc);
-  boost::stacktrace::frame frame(reinterpret_cast<const void*>(exact ? pc : pc - 1));
-  std::string name = frame.name();
-  std::string file = frame.source_file();
-  std::size_t line = frame.source_line();
-  if (!name.empty()) out.text(" in ").text(name);
-  if (!file.empty() && line != 0) {
-    out.character(' ').text(file).character(':').dec(line);
+  Symbol symbol;
+  symbolize(exact ? pc : pc - 1, &symbol);
+  if (symbol.function[0] != '\0') out.text(" in ").text(symbol.function);
+  if (symbol.file[0] != '\0' && symbol.line != 0) {
+    out.character(' ').text(symbol.file).character(':').dec(symbol.line);
   } else {
     out.character(' ');
     print_module_offset(pc, out);

@@ -3,7 +3,9 @@
 // closed or replaced, with full stdout buffering, and look at where the reports went.
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,6 +25,14 @@ NOINLINE void scrub_stack() {
 
 // Keeps a pointer out of every register and stack slot the compiler might reuse.
 NOINLINE void drop(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+
+// Writes the compiler cannot see past (no out-of-bounds reasoning, no malloc/free pair
+// elision).
+NOINLINE void scribble(void* p, int c, std::size_t n) {
+  drop(p);
+  auto* bytes = static_cast<volatile char*>(p);
+  for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(c);
+}
 
 NOINLINE void leak_40_bytes() { drop(malloc(40)); }
 
@@ -95,6 +105,82 @@ int overflow() {
   return 0;
 }
 
+long status_kib(const char* field) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long value = -1;
+  std::size_t length = std::strlen(field);
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::strncmp(line, field, length) == 0) value = std::atol(line + length);
+  std::fclose(f);
+  return value;
+}
+
+// 200 threads, one after the other, each making one report (halt_on_error=0); then
+// the resident size.
+int reports_from_200_threads() {
+  for (int i = 0; i < 200; ++i) {
+    pthread_t thread;
+    if (pthread_create(&thread, nullptr, [](void*) -> void* { overflow_and_free(); return nullptr; }, nullptr) != 0) return 3;
+    pthread_join(thread, nullptr);
+  }
+  std::printf("VmRSS after 200 reporting threads: %ld kB\n", status_kib("VmRSS:"));
+  return 0;
+}
+
+NOINLINE void free_twice(void* p) {
+  free(p);
+  free(p);
+}
+
+// Address space exhausted (RLIMIT_AS just above what is mapped, then allocations until
+// one fails), then a double free: its report must still come out.
+int double_free_out_of_memory() {
+  void* victim = malloc(64);
+  long mapped_kib = status_kib("VmSize:");
+  rlimit limit{static_cast<rlim_t>(mapped_kib + 32 * 1024) * 1024, RLIM_INFINITY};
+  if (mapped_kib <= 0 || setrlimit(RLIMIT_AS, &limit) != 0) return 3;
+  std::size_t blocks = 0;
+  for (std::size_t size = 1 << 20; size >= 64; size /= 2)
+    while (void* p = malloc(size)) {
+      drop(p);
+      ++blocks;
+    }
+  const char note[] = "memory exhausted\n";
+  if (write(1, note, sizeof note - 1) < 0) return 4;
+  free_twice(victim);
+  return 0;
+}
+
+// A 100-byte block among freed and live neighbours, overflowed by `bytes`, which
+// smashes their headers and the free lists' links; then freed.
+NOINLINE int smashing_overflow(std::size_t bytes) {
+  void* before[64];
+  for (void*& p : before) p = malloc(100);
+  for (int i = 0; i < 64; i += 2) free(before[i]);
+  char* block = static_cast<char*>(malloc(100));
+  void* after[64];
+  for (void*& p : after) p = malloc(100);
+  for (int i = 0; i < 64; i += 2) free(after[i]);
+  scribble(block, 'A', 100 + bytes);
+  drop(before);
+  drop(after);
+  free(block);
+  return 0;
+}
+
+// The word before a block (its header) and a freed neighbour's links scribbled.
+NOINLINE int header_scribble() {
+  char* neighbour = static_cast<char*>(malloc(100));
+  char* block = static_cast<char*>(malloc(100));
+  free(neighbour);
+  scribble(block - 16, 0x41, 16);
+  scribble(neighbour, 0x42, 32);
+  free(block);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +191,11 @@ int main(int argc, char** argv) {
   if (name == "stderr_replaced" && argc > 2) return stderr_replaced(argv[2]);
   if (name == "stderr_closed_at_exit") return stderr_closed_at_exit();
   if (name == "overflow") return overflow();
+  if (name == "overflow_10k") return smashing_overflow(10 * 1024);
+  if (name == "overflow_1m") return smashing_overflow(1024 * 1024);
+  if (name == "header_scribble") return header_scribble();
+  if (name == "reports_from_200_threads") return reports_from_200_threads();
+  if (name == "double_free_out_of_memory") return double_free_out_of_memory();
   std::fprintf(stderr, "usage: output_cases leak|unflushed_output|list_fds|stderr_replaced FILE|stderr_closed_at_exit|overflow\n");
   return 2;
 }

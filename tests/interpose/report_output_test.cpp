@@ -243,6 +243,59 @@ TEST(ExitStatus, output_the_program_buffered_arrives_when_the_leak_report_sets_t
   EXPECT_EQ(run.out, "output the program wrote without a newline");
 }
 
+TEST(Reporter, two_hundred_reporting_threads_share_one_symbolizer) {
+  Scratch box;
+  Outcome run = run_case(box, {"reports_from_200_threads"}, "halt_on_error=0");
+  EXPECT_EQ(run.exit_code, 23);
+  std::size_t reports = 0;
+  for (std::size_t at = run.err.find("ERROR: dbgalloc: heap-buffer-overflow"); at != std::string::npos;
+       at = run.err.find("ERROR: dbgalloc: heap-buffer-overflow", at + 1))
+    ++reports;
+  EXPECT_EQ(reports, 200u);
+  // Boost.Stacktrace kept a libbacktrace state of about 23 MB per reporting thread.
+  std::size_t at = run.out.find("VmRSS after 200 reporting threads: ");
+  ASSERT_NE(at, std::string::npos) << run.out;
+  long rss_kib = std::atol(run.out.c_str() + at + 35);
+  EXPECT_GT(rss_kib, 0);
+  EXPECT_LT(rss_kib, 150 * 1024) << run.out;
+}
+
+TEST(Reporter, a_double_free_is_reported_while_memory_is_exhausted) {
+  Scratch box;
+  Outcome run = run_case(box, {"double_free_out_of_memory"}, "");
+  ASSERT_TRUE(has(run.out, "memory exhausted")) << run.out << run.err;
+  EXPECT_EQ(run.exit_code, 23) << run.err;
+  EXPECT_FALSE(has(run.err, "terminate called")) << run.err;
+  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: double-free on address")) << run.err;
+  EXPECT_TRUE(has(run.err, "is located 0 bytes inside of 64-byte region")) << run.err;
+  // The stack is there; names need libbacktrace's tables, which may not fit any more.
+  EXPECT_TRUE(has(run.err, "found by free in thread T")) << run.err;
+  EXPECT_TRUE(has(run.err, "    #2 0x")) << run.err;
+  EXPECT_TRUE(has(run.err, "freed by thread T")) << run.err;
+  EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: double-free in ")) << run.err;
+}
+
+TEST(Reporter, a_10_kib_overflow_over_neighbours_and_free_lists_is_reported) {
+  Scratch box;
+  Outcome run = run_case(box, {"overflow_10k"}, "");
+  EXPECT_EQ(run.exit_code, 23) << run.err;
+  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: heap-buffer-overflow on address")) << run.err;
+  EXPECT_TRUE(has(run.err, "is located 0 bytes to the right of 100-byte region")) << run.err;
+  EXPECT_TRUE(has(run.err, "smashing_overflow")) << run.err;
+  EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: heap-buffer-overflow in ")) << run.err;
+}
+
+TEST(Reporter, a_scribbled_header_and_free_list_link_are_reported) {
+  Scratch box;
+  Outcome run = run_case(box, {"header_scribble"}, "");
+  EXPECT_EQ(run.exit_code, 23) << run.err;
+  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: heap-buffer-underflow on address") ||
+              has(run.err, "ERROR: dbgalloc: heap-header-corruption on address"))
+      << run.err;
+  EXPECT_TRUE(has(run.err, "header_scribble")) << run.err;
+  EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: ")) << run.err;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
