@@ -10,6 +10,7 @@
 
 #include "debug/allocator.hpp"
 #include "heap/arenas.hpp"
+#include "interpose/cancel.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
@@ -55,9 +56,49 @@ void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t c
 #define caller_pc() reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 }  // namespace
 
-DBGALLOC_EXPORT void* malloc(std::size_t bytes) { return allocate_malloc(bytes, 0, caller_pc()); }
+namespace {
+// Never inlined: their exception tables must stay out of the exported frames.
+#define DBGALLOC_BODY __attribute__((noinline))
+DBGALLOC_BODY void* malloc_body(std::size_t bytes, std::uintptr_t caller) noexcept {
+  return allocate_malloc(bytes, 0, caller);
+}
+DBGALLOC_BODY void free_body(void* p, std::uintptr_t caller) noexcept;
+DBGALLOC_BODY void* calloc_body(std::size_t count, std::size_t size, std::uintptr_t caller) noexcept;
+DBGALLOC_BODY void* realloc_body(void* p, std::size_t bytes, std::uintptr_t caller) noexcept;
+}  // namespace
+
+// The four calls a loop under asynchronous cancellation makes (cancel.hpp): the body
+// runs with cancellation deferred; these frames call only noexcept functions, so they
+// carry no exception table and a cancellation unwinds through them.
+DBGALLOC_EXPORT void* malloc(std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = malloc_body(bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
 
 DBGALLOC_EXPORT void free(void* p) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  free_body(p, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+}
+
+DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = calloc_body(count, size, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* moved = realloc_body(p, bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return moved;
+}
+
+namespace {
+DBGALLOC_BODY void free_body(void* p, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   ensure_started();
@@ -68,16 +109,17 @@ DBGALLOC_EXPORT void free(void* p) {
     return;
   }
   signal_heap::Scope inside;
-  dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller_pc());
+  dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
 }
 
-DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
+DBGALLOC_BODY void* calloc_body(std::size_t count, std::size_t size, std::uintptr_t caller) noexcept {
   std::size_t bytes = 0;
   if (__builtin_mul_overflow(count, size, &bytes)) {
-    return dbgalloc::debug::refuse_request(BadRequest::calloc_overflow, count, size, caller_pc());
+    return dbgalloc::debug::refuse_request(BadRequest::calloc_overflow, count, size, caller);
   }
-  return allocate_malloc(bytes, 0, caller_pc(), true);
+  return allocate_malloc(bytes, 0, caller, true);
 }
+}  // namespace
 
 namespace {
 // realloc of a signal-heap block (from anywhere), or a signal handler's realloc of an
@@ -122,7 +164,11 @@ void* reallocate_malloc(void* p, std::size_t bytes, std::uintptr_t caller) {
 }
 }  // namespace
 
-DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) { return reallocate_malloc(p, bytes, caller_pc()); }
+namespace {
+DBGALLOC_BODY void* realloc_body(void* p, std::size_t bytes, std::uintptr_t caller) noexcept {
+  return reallocate_malloc(p, bytes, caller);
+}
+}  // namespace
 
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
   std::size_t bytes = 0;
