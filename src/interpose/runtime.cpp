@@ -28,14 +28,17 @@ constinit platform::Lock start_lock;
 std::atomic<int> start_owner{0};
 
 void before_fork() {
+  report::lock_reports_for_fork();
   stacks::lock_symbolizer_for_fork();
   debug::lock_for_fork();
 }
 void after_fork_parent() {
   debug::unlock_after_fork();
   stacks::unlock_symbolizer_after_fork();
+  report::unlock_reports_after_fork();
 }
 void after_fork_child() {
+  report::reset_reports_after_fork();
   stacks::reset_symbolizer_after_fork();
   platform::forget_thread_id();
   debug::reset_after_fork();

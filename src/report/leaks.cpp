@@ -416,6 +416,7 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
     bool suppressed = counts.suppressed.blocks > 0;
     bool listed = (o.show_possible && counts.possible.blocks > 0) || (o.show_reachable && counts.reachable.blocks > 0);
     if (counts.leaked_blocks() > 0 || o.verbosity > 0 || suppressed || listed) {
+      report::ReportScope one_at_a_time;
       if (o.report_json) {
         render_json(groups, counts);
       } else {

@@ -8,6 +8,7 @@
 
 #include "options/options.hpp"
 #include "platform/format.hpp"
+#include "platform/lock.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 #include "report/report_json.hpp"
@@ -286,12 +287,50 @@ bool is_bad_request(ErrorClass error) {
 
 void set_finding_callback(FindingCallback callback) { finding_callback.store(callback); }
 
+namespace {
+constinit platform::Lock report_lock;
+std::atomic<int> report_owner{0};
+}  // namespace
+
+ReportScope::ReportScope() {
+  int self = platform::thread_id();
+  // A report inside a report (a signal during one) carries on rather than wait for itself.
+  if (report_owner.load(std::memory_order_relaxed) == self) return;
+  report_lock.lock();
+  report_owner.store(self, std::memory_order_relaxed);
+  held_ = true;
+}
+
+ReportScope::~ReportScope() {
+  if (!held_) return;
+  report_owner.store(0, std::memory_order_relaxed);
+  report_lock.unlock();
+}
+
+namespace {
+bool taken_for_fork = false;
+}
+// A fork from inside a report (a death callback that forks) must not wait for itself.
+void lock_reports_for_fork() {
+  taken_for_fork = report_owner.load(std::memory_order_relaxed) != platform::thread_id();
+  if (taken_for_fork) report_lock.lock();
+}
+void unlock_reports_after_fork() {
+  if (taken_for_fork) report_lock.unlock();
+}
+void reset_reports_after_fork() {
+  report_owner.store(0, std::memory_order_relaxed);
+  report_lock.reset();
+}
+
 void emit(const Finding& finding) {
   errors.fetch_add(1, std::memory_order_relaxed);
   if (FindingCallback callback = finding_callback.load()) {
     callback(finding);
     return;
   }
+  // Whole reports one at a time; a halting one keeps the others out until the exit.
+  ReportScope one_at_a_time;
   {
     platform::InternalScope internal;
     if (options::current().report_json) {

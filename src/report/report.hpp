@@ -83,6 +83,25 @@ struct Finding {
 // Prints the report, counts it, and halts when halt_on_error is set.
 void emit(const Finding& finding);
 
+// Held while a report is printed, so reports from several threads come out whole, one
+// at a time (emit and the leak report take it). A thread already holding it (a report
+// inside a report, from a signal) goes on without it.
+class ReportScope {
+ public:
+  ReportScope();
+  ~ReportScope();
+  ReportScope(const ReportScope&) = delete;
+  ReportScope& operator=(const ReportScope&) = delete;
+
+ private:
+  bool held_ = false;
+};
+// fork: taken first in the prepare handler (a report then takes the symbolizer's and
+// the allocator's locks), released in the parent, reset in the child.
+void lock_reports_for_fork();
+void unlock_reports_after_fork();
+void reset_reports_after_fork();
+
 // Fuzz harnesses and tests: findings go to `callback` instead of being printed, and
 // never halt. nullptr restores printing.
 using FindingCallback = void (*)(const Finding& finding);

@@ -129,6 +129,29 @@ int reports_from_200_threads() {
   return 0;
 }
 
+// Eight threads, released together, each making 25 reports (halt_on_error=0) about
+// blocks of its own size, 100 + its index.
+int threads_reporting_at_once() {
+  static pthread_barrier_t start;
+  pthread_barrier_init(&start, nullptr, 8);
+  pthread_t threads[8];
+  for (long i = 0; i < 8; ++i) {
+    auto body = [](void* index) -> void* {
+      pthread_barrier_wait(&start);
+      std::size_t size = 100 + reinterpret_cast<std::size_t>(index);
+      for (int n = 0; n < 25; ++n) {
+        char* p = static_cast<char*>(malloc(size));
+        scribble(p + size, 'x', 1);
+        free(p);
+      }
+      return nullptr;
+    };
+    if (pthread_create(&threads[i], nullptr, body, reinterpret_cast<void*>(i)) != 0) return 3;
+  }
+  for (pthread_t thread : threads) pthread_join(thread, nullptr);
+  return 0;
+}
+
 NOINLINE void free_twice(void* p) {
   free(p);
   free(p);
@@ -195,6 +218,7 @@ int main(int argc, char** argv) {
   if (name == "overflow_1m") return smashing_overflow(1024 * 1024);
   if (name == "header_scribble") return header_scribble();
   if (name == "reports_from_200_threads") return reports_from_200_threads();
+  if (name == "threads_reporting_at_once") return threads_reporting_at_once();
   if (name == "double_free_out_of_memory") return double_free_out_of_memory();
   std::fprintf(stderr, "usage: output_cases leak|unflushed_output|list_fds|stderr_replaced FILE|stderr_closed_at_exit|overflow\n");
   return 2;

@@ -98,6 +98,12 @@ Outcome run_case(const Scratch& box, std::vector<std::string> args, const std::s
   return run;
 }
 
+std::size_t test_support_count(const std::string& text, const std::string& part) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
 const char kLeakReport[] = "Direct leak of 40 byte(s) in 1 object(s)";
 
 TEST(LogFiles, a_log_file_is_created_afresh_with_mode_0600_and_holds_the_report) {
@@ -294,6 +300,44 @@ TEST(Reporter, a_scribbled_header_and_free_list_link_are_reported) {
       << run.err;
   EXPECT_TRUE(has(run.err, "header_scribble")) << run.err;
   EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: ")) << run.err;
+}
+
+// Every report, from its rule line to its SUMMARY line, is one thread's: the finding
+// thread, the allocating thread and the block size (100 + the thread's index) agree.
+TEST(Reporter, reports_from_threads_at_once_come_out_whole) {
+  Scratch box;
+  Outcome run = run_case(box, {"threads_reporting_at_once"}, "halt_on_error=0");
+  EXPECT_EQ(run.exit_code, 23);
+  const std::string rule = "=================================================================\n";
+  std::size_t reports = 0;
+  for (std::size_t at = run.err.find(rule); at != std::string::npos;) {
+    std::size_t next = run.err.find(rule, at + rule.size());
+    std::string report = run.err.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    at = next;
+    if (!has(report, "heap-buffer-overflow")) continue;
+    ++reports;
+    SCOPED_TRACE(report);
+    EXPECT_EQ(report.find("ERROR: dbgalloc: heap-buffer-overflow"), report.find("ERROR:"));
+    EXPECT_EQ(report.find("ERROR:", report.find("ERROR:") + 1), std::string::npos);
+    std::size_t summary = report.find("SUMMARY: dbgalloc: heap-buffer-overflow");
+    ASSERT_NE(summary, std::string::npos);
+    EXPECT_EQ(report.find('\n', summary), report.size() - 1) << "SUMMARY ends the report";
+    std::size_t found = report.find("found by free in thread T");
+    std::size_t allocated = report.find("allocated by thread T");
+    ASSERT_NE(found, std::string::npos);
+    ASSERT_NE(allocated, std::string::npos);
+    long finder = std::atol(report.c_str() + found + 25);
+    long allocator = std::atol(report.c_str() + allocated + 21);
+    EXPECT_EQ(finder, allocator);
+    std::size_t region = report.find("-byte region");
+    ASSERT_NE(region, std::string::npos);
+    std::size_t digits = report.rfind(' ', region) + 1;
+    long size = std::atol(report.c_str() + digits);
+    EXPECT_GE(size, 100);
+    EXPECT_LT(size, 108);
+    EXPECT_EQ(test_support_count(report, "    #0 "), 2u) << "one stack found, one allocation stack";
+  }
+  EXPECT_EQ(reports, 200u);
 }
 
 }  // namespace
