@@ -13,6 +13,7 @@
 #include "debug/quarantine.hpp"
 #include "heap/arenas.hpp"
 #include "options/options.hpp"
+#include "pages/pages.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 #include "report/report.hpp"
@@ -105,9 +106,18 @@ bool want_guard(std::size_t bytes) {
 
 unsigned log2_of(std::size_t value) { return static_cast<unsigned>(63 - __builtin_clzll(value)); }
 
-void fill_new_bytes(const Request& request, std::uintptr_t user, bool internal) {
+// A heap block mapped for it alone (the heap never reuses those) is fresh from the
+// kernel, already zero: calloc need not write, nor fault in, a single page of it.
+bool fresh_mapping(std::uintptr_t user) {
+  pages::Span* span = pages::page_allocator().span_of(user);
+  return span != nullptr && span->kind == pages::SpanKind::direct;
+}
+
+// fresh: the block's bytes are known to read as zero (fresh_mapping, or a guard slot on
+// guard regions, whose pages come back empty).
+void fill_new_bytes(const Request& request, std::uintptr_t user, bool internal, bool fresh) {
   if (request.zero) {
-    std::memset(reinterpret_cast<void*>(user), 0, request.bytes);
+    if (!fresh) std::memset(reinterpret_cast<void*>(user), 0, request.bytes);
   } else if (config.malloc_fill >= 0 && !internal) {
     std::size_t n = request.bytes < config.max_malloc_fill ? request.bytes : config.max_malloc_fill;
     std::memset(reinterpret_cast<void*>(user), config.malloc_fill, n);
@@ -414,7 +424,8 @@ void* allocate(const Request& request) {
   if (!config.canaries) {
     void* p = request.alignment > 16 ? heap::arenas().allocate_aligned(request.alignment, request.bytes)
                                      : heap::arenas().allocate(request.bytes);
-    if (p != nullptr && request.zero) std::memset(p, 0, request.bytes);
+    if (p != nullptr && request.zero && !fresh_mapping(reinterpret_cast<std::uintptr_t>(p)))
+      std::memset(p, 0, request.bytes);
     return p;
   }
   std::size_t alignment = request.alignment > 16 ? request.alignment : 16;
@@ -426,14 +437,17 @@ void* allocate(const Request& request) {
   BlockHeader header = new_header(request, alignment, flags, stack);
   if (tls_leaks_disabled > 0) header.add_mark(BlockHeader::kMarkIgnoredForLeaks);
   void* user = nullptr;
+  bool fresh = false;
   // Once per thread: a guard fault or a stack overflow is reported on it.
   if (!internal) report::ensure_alternate_stack();
   if (!internal && (want_guard(request.bytes) || guard_site_matches(request.caller))) {
     user = allocate_guard_block(request, alignment, header);
+    fresh = user != nullptr && guards.guard_regions();
   }
   if (user == nullptr) user = allocate_canary_block(request, alignment, header);
   if (user == nullptr) return nullptr;
-  fill_new_bytes(request, reinterpret_cast<std::uintptr_t>(user), internal);
+  if (!fresh) fresh = fresh_mapping(reinterpret_cast<std::uintptr_t>(user));
+  fill_new_bytes(request, reinterpret_cast<std::uintptr_t>(user), internal, fresh);
   maybe_check_everything();
   return user;
 }

@@ -177,8 +177,9 @@ void* Heap::allocate(std::size_t bytes) {
 
 void* Heap::allocate_aligned(std::size_t alignment, std::size_t bytes) {
   if (alignment <= kAlignment) return allocate(bytes);
-  if (bytes > kMaxRequest || alignment > kMaxRequest || (alignment & (alignment - 1)) != 0) {
-    errno = bytes > kMaxRequest ? ENOMEM : EINVAL;
+  // The alignment's slack is mapped too: both together stay within kMaxRequest.
+  if (bytes > kMaxRequest || alignment > kMaxRequest - bytes || (alignment & (alignment - 1)) != 0) {
+    errno = (alignment & (alignment - 1)) != 0 ? EINVAL : ENOMEM;
     return nullptr;
   }
   if (chunk_size_for(bytes + alignment + kMinChunk) >= kDirectThreshold) return allocate_direct(bytes, alignment);

@@ -76,7 +76,10 @@ class Heap {
   static constexpr std::size_t kHeaderSize = 16;
   static constexpr std::size_t kMinChunk = 32;
   static constexpr std::size_t kDirectThreshold = 256 * 1024;
-  static constexpr std::size_t kMaxRequest = std::size_t{1} << 46;
+  // The largest request served, overheads included (docs/usage.md, "Huge requests"):
+  // the debug layer refuses user requests above 1 TiB - 1 before they get here; an
+  // aligned request counts its alignment with its size (the slack is mapped too).
+  static constexpr std::size_t kMaxRequest = std::size_t{1} << 40;
 
   constexpr Heap() = default;
   Heap(const Heap&) = delete;

@@ -149,17 +149,23 @@ void* reallocate_malloc(void* p, std::size_t bytes, std::uintptr_t caller) {
   ensure_started();
   if (signal_heap::owns(p) || (p != nullptr && signal_heap::nested())) return reallocate_nested(p, bytes, caller);
   if (p == nullptr && signal_heap::nested()) return allocate_nested(bytes, 0, false);
-  dbgalloc::interpose::before_deallocation(p);
+  if (p != nullptr && bytes == 0) {
+    dbgalloc::interpose::before_deallocation(p);
+    signal_heap::Scope inside;
+    dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
+    return nullptr;
+  }
   void* moved = nullptr;
   {
     signal_heap::Scope inside;
-    if (p != nullptr && bytes == 0) {
-      dbgalloc::debug::deallocate(p, Kind::malloc, 0, false, caller);
-      return nullptr;
-    }
     moved = dbgalloc::debug::reallocate(p, bytes, caller);
   }
-  dbgalloc::interpose::after_allocation(moved, bytes);
+  // A free plus a malloc, reported only once the move succeeded: a failed realloc
+  // leaves p live, so its free hook must not fire (a tool would count it freed).
+  if (moved != nullptr) {
+    dbgalloc::interpose::before_deallocation(p);
+    dbgalloc::interpose::after_allocation(moved, bytes);
+  }
   return moved;
 }
 }  // namespace

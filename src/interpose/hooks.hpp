@@ -4,7 +4,8 @@
 //
 // Contract (the one ASan keeps): the malloc hook runs after every successful
 // allocation of any kind, the free hook before every non-null deallocation; realloc is
-// a free plus a malloc. They run from the interpose layer, never under an allocator
+// a free plus a malloc, both reported after it succeeded (the old block is then
+// already in the quarantine) and neither when it failed (the old block stays live). They run from the interpose layer, never under an allocator
 // lock (libFuzzer prints and allocates inside them), and never for dbgalloc's own
 // allocations (symbolization, reports) nor re-entrantly from inside a hook.
 #pragma once

@@ -29,26 +29,47 @@ Span* PageMap::span_of(std::uintptr_t address) const {
   std::uintptr_t page = address >> kPageShift;
   std::uintptr_t top = page >> kLeafBits;
   if (top >= (std::uintptr_t{1} << kTopBits)) return nullptr;
-  Leaf* leaf = top_[top].load(std::memory_order_acquire);
+  std::uintptr_t entry = top_[top].load(std::memory_order_acquire);
+  if ((entry & kWholeLeaf) != 0) return reinterpret_cast<Span*>(entry & ~kWholeLeaf);
+  auto* leaf = reinterpret_cast<Leaf*>(entry);
   if (leaf == nullptr) return nullptr;
   return leaf[page & (kLeafEntries - 1)].load(std::memory_order_acquire);
 }
 
+// Callers hold the allocator lock, so no other thread changes the top entries.
 bool PageMap::assign(std::uintptr_t begin, std::size_t bytes, Span* span) {
   std::uintptr_t first = begin >> kPageShift;
   std::uintptr_t last = (begin + bytes - 1) >> kPageShift;
   if ((last >> kLeafBits) >= (std::uintptr_t{1} << kTopBits)) return false;
-  for (std::uintptr_t page = first; page <= last; ++page) {
+  std::uintptr_t page = first;
+  while (page <= last) {
     std::uintptr_t top = page >> kLeafBits;
-    Leaf* leaf = top_[top].load(std::memory_order_acquire);
-    if (leaf == nullptr) {
-      if (span == nullptr) continue;
-      // Callers hold the allocator lock, so no other thread maps this leaf.
+    std::uintptr_t leaf_first = top << kLeafBits;
+    std::uintptr_t leaf_last = leaf_first + kLeafEntries - 1;
+    std::uintptr_t entry = top_[top].load(std::memory_order_acquire);
+    if (page == leaf_first && last >= leaf_last && (entry == 0 || (entry & kWholeLeaf) != 0)) {
+      // A whole leaf's range (1 GiB) belongs to one span: one mark, no leaf written.
+      top_[top].store(span != nullptr ? reinterpret_cast<std::uintptr_t>(span) | kWholeLeaf : 0,
+                      std::memory_order_release);
+      page = leaf_last + 1;
+      continue;
+    }
+    auto* leaf = reinterpret_cast<Leaf*>(entry & ~kWholeLeaf);
+    if ((entry & kWholeLeaf) != 0 || leaf == nullptr) {
+      if (span == nullptr && entry == 0) {
+        page = leaf_last + 1;
+        continue;
+      }
+      // A marked leaf partly reassigned becomes a real one holding the mark's span.
+      auto* whole = reinterpret_cast<Span*>(entry & ~kWholeLeaf);
       leaf = static_cast<Leaf*>(platform::map(kLeafEntries * sizeof(Leaf)));
       if (leaf == nullptr) return false;
-      top_[top].store(leaf, std::memory_order_release);
+      if ((entry & kWholeLeaf) != 0)
+        for (std::size_t i = 0; i < kLeafEntries; ++i) leaf[i].store(whole, std::memory_order_relaxed);
+      top_[top].store(reinterpret_cast<std::uintptr_t>(leaf), std::memory_order_release);
     }
-    leaf[page & (kLeafEntries - 1)].store(span, std::memory_order_release);
+    std::uintptr_t stop = last < leaf_last ? last : leaf_last;
+    for (; page <= stop; ++page) leaf[page & (kLeafEntries - 1)].store(span, std::memory_order_release);
   }
   return true;
 }
@@ -96,7 +117,8 @@ Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std
     errno = ENOMEM;
     return nullptr;
   }
-  auto* raw = static_cast<char*>(platform::map(total));
+  // A heap block mapped on its own is the program's memory: accounted, as glibc's are.
+  auto* raw = static_cast<char*>(kind == SpanKind::direct ? platform::map_accounted(total) : platform::map(total));
   if (raw == nullptr) {
     ++stats_.map_failures;
     recycle_descriptor(span);

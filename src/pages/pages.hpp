@@ -5,7 +5,9 @@
 // two-level radix table indexed by (address >> 12) over the 48-bit user address space.
 // Leaves are mapped lazily and never freed, so span_of() can be asked about any
 // address at any time, from any thread or a signal handler, without touching memory
-// that may be unmapped: it only reads the map.
+// that may be unmapped: it only reads the map. A leaf's whole range (1 GiB) that one
+// span covers is one mark in the top table instead (the span's address, low bit
+// set), so a huge span costs a few writes, not one per page.
 //
 // Span descriptors live in internal pages (never the tracked heap) and are recycled
 // through a free list. Invariants: a span's pages map to it and to nothing else while
@@ -65,7 +67,9 @@ class PageMap {
 
  private:
   using Leaf = std::atomic<Span*>;
-  std::atomic<Leaf*> top_[std::size_t{1} << kTopBits] = {};
+  static constexpr std::uintptr_t kWholeLeaf = 1;  // Span descriptors are 8-byte aligned
+  // A Leaf*, or a Span* | kWholeLeaf, or 0.
+  std::atomic<std::uintptr_t> top_[std::size_t{1} << kTopBits] = {};
 };
 
 class PageAllocator {

@@ -18,6 +18,9 @@ std::size_t page_size();
 void* map(std::size_t bytes);
 // Anonymous mapping with no access at all (address-space reservation, guard pages).
 void* map_inaccessible(std::size_t bytes);
+// Like map(), but counted against the kernel's overcommit limit (no MAP_NORESERVE), as
+// glibc's own large blocks are: a request the machine cannot back fails at once.
+void* map_accounted(std::size_t bytes);
 bool unmap(void* addr, std::size_t bytes);
 bool protect_none(void* addr, std::size_t bytes);
 bool protect_read_write(void* addr, std::size_t bytes);
