@@ -136,6 +136,27 @@ void set_up_block(void* payload, std::size_t usable, void* context) {
   fill_canary(user, user + h->size(), user + h->size() + h->right_canary());
 }
 
+// Damage the heap met in its own metadata while serving this thread (heap::Fault).
+void report_heap_fault(const char* operation, std::uintptr_t caller) {
+  heap::Fault fault;
+  if (!heap::take_fault(&fault)) return;
+  report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+}
+
+// The heap refused to take back `payload`, a block the debug layer knows: its chunk
+// words (or a neighbour's it would merge with) fail their integrity check.
+void report_refused(const BlockHeader* header, std::uintptr_t user, void* payload, const char* operation,
+                    std::uintptr_t caller) {
+  heap::Fault fault;
+  if (!heap::take_fault(&fault)) {
+    heap::CheckResult near = heap::arenas().check_around(payload);
+    fault.address = near.ok ? reinterpret_cast<std::uintptr_t>(payload) - heap::Heap::kHeaderSize : near.address;
+    fault.problem = near.ok ? "the heap does not hold this block as live: its chunk header was overwritten" : near.problem;
+  }
+  BlockHeader copy = *header;
+  report::heap_metadata_corruption(&copy, user, fault.address, fault.problem, operation, record_stack(caller));
+}
+
 void* allocate_canary_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
   std::size_t prefix = prefix_for(alignment);
   std::size_t total = 0;
@@ -147,6 +168,7 @@ void* allocate_canary_block(const Request& request, std::size_t alignment, const
   heap::Arenas::Initializer initializer{set_up_block, &block};
   void* payload = alignment > 16 ? heap::arenas().allocate_aligned(alignment, total, nullptr, initializer)
                                  : heap::arenas().allocate(total, nullptr, initializer);
+  report_heap_fault("malloc", request.caller);
   if (payload == nullptr) return nullptr;
   return reinterpret_cast<char*>(payload) + prefix;
 }
@@ -228,7 +250,7 @@ std::size_t quarantine_cost(const Located& block) {
          block.header->right_canary();
 }
 
-void release_block(const Located& block) {
+void release_block(const Located& block, const char* operation = "quarantine eviction", std::uintptr_t caller = 0) {
   if (block.guard != nullptr) {
     transition(&block.guard->header, State::freed);
     guards.release(block.guard);
@@ -236,7 +258,10 @@ void release_block(const Located& block) {
   }
   BlockHeader* h = block.header;
   transition(h, State::freed);
-  heap::arenas().deallocate(reinterpret_cast<void*>(block.user - prefix_for(h->alignment())));
+  void* payload = reinterpret_cast<void*>(block.user - prefix_for(h->alignment()));
+  // A refused block stays where it is: lost to the heap, never handed out again.
+  if (!heap::arenas().deallocate(payload)) report_refused(h, block.user, payload, operation, caller);
+  report_heap_fault(operation, caller);
 }
 
 // A block leaving the quarantine: anything written to it since its free is a write
@@ -267,11 +292,11 @@ void process_evicted(const Quarantine::Entry* entries, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) leave_quarantine(entries[i].user);
 }
 
-void quarantine_or_release(const Located& block) {
+void quarantine_or_release(const Located& block, const char* operation, std::uintptr_t caller) {
   Quarantine::Entry evicted[kEvictBatch];
   std::size_t count = 0;
   if (!quarantine.push({block.user, quarantine_cost(block)}, evicted, kEvictBatch, &count)) {
-    release_block(block);
+    release_block(block, operation, caller);
     return;
   }
   process_evicted(evicted, count);
@@ -279,6 +304,23 @@ void quarantine_or_release(const Located& block) {
     count = quarantine.evict(evicted, kEvictBatch, false);
     process_evicted(evicted, count);
   }
+}
+
+// Without block headers (canaries=0): a pointer the heap refused is a bad free, unless
+// the chunk it names fails its integrity check (a header overwritten, or forged).
+void refused_without_header(void* p, const char* operation, std::uintptr_t caller) {
+  heap::Fault fault;
+  if (heap::take_fault(&fault)) {
+    report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+    return;
+  }
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  heap::CheckResult near = heap::arenas().check_around(p);
+  if (!near.ok && near.address == address - heap::Heap::kHeaderSize) {
+    report::heap_metadata_corruption(nullptr, 0, near.address, near.problem, operation, record_stack(caller));
+    return;
+  }
+  report::bad_free(address, operation, record_stack(caller), "not a live block of dbgalloc's heap");
 }
 
 // Reports a pointer that is not a live block's start; true when it was one.
@@ -339,7 +381,7 @@ void discard_unfilled_pages(std::uintptr_t user, std::size_t size) {
   if (end > begin && end - begin >= kDiscardMin) platform::discard(reinterpret_cast<void*>(begin), end - begin);
 }
 
-void release_checked(const Located& block, std::uintptr_t caller) {
+void release_checked(const Located& block, const char* operation, std::uintptr_t caller) {
   BlockHeader* h = block.header;
   h->free_stack = record_stack(caller);
   h->free_thread = static_cast<std::uint32_t>(platform::thread_id());
@@ -351,7 +393,7 @@ void release_checked(const Located& block, std::uintptr_t caller) {
   }
   transition(h, State::quarantined);
   if (block.guard != nullptr) GuardBlocks::protect(block.guard);
-  quarantine_or_release(block);
+  quarantine_or_release(block, operation, caller);
 }
 
 void maybe_check_everything() {
@@ -391,6 +433,7 @@ void* allocate(const Request& request) {
   if (!config.canaries) {
     void* p = request.alignment > 16 ? heap::arenas().allocate_aligned(request.alignment, request.bytes)
                                      : heap::arenas().allocate(request.bytes);
+    report_heap_fault("malloc", request.caller);
     if (p != nullptr && request.zero) std::memset(p, 0, request.bytes);
     return p;
   }
@@ -420,8 +463,8 @@ void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintpt
   int saved_errno = errno;
   auto address = reinterpret_cast<std::uintptr_t>(p);
   if (!config.canaries) {
-    if (!heap::arenas().deallocate(p))
-      report::bad_free(address, operation_for(kind), record_stack(caller), "not a live block of dbgalloc's heap");
+    if (!heap::arenas().deallocate(p)) refused_without_header(p, operation_for(kind), caller);
+    report_heap_fault(operation_for(kind), caller);
     errno = saved_errno;
     return;
   }
@@ -429,9 +472,9 @@ void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintpt
   Lookup lookup = locate(address, &block);
   if (report_bad_pointer(lookup, block, address, operation_for(kind), caller)) {
     if (block.header->has(BlockHeader::kInternalFlag)) {
-      release_block(block);
+      release_block(block, operation_for(kind), caller);
     } else if (verify_for_release(block, kind, sized, aligned, operation_for(kind), caller)) {
-      release_checked(block, caller);
+      release_checked(block, operation_for(kind), caller);
     }
   }
   errno = saved_errno;
@@ -447,9 +490,10 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
     bool invalid = false;
     void* moved = heap::arenas().reallocate(p, bytes, &invalid);
     if (invalid) {
-      report::bad_free(address, "realloc", record_stack(caller), "not a live block of dbgalloc's heap");
+      refused_without_header(p, "realloc", caller);
       errno = ENOMEM;
     }
+    report_heap_fault("realloc", caller);
     return moved;
   }
   Located block;
@@ -463,7 +507,7 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
     if (moved == nullptr) return nullptr;
     std::size_t old_size = block.header->size();
     std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
-    release_block(block);
+    release_block(block, "realloc", caller);
     return moved;
   }
   if (!verify_for_release(block, Kind::malloc, 0, false, "realloc", caller)) {
@@ -476,7 +520,7 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
   if (moved == nullptr) return nullptr;
   std::size_t old_size = block.header->size();
   std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
-  release_checked(block, caller);
+  release_checked(block, "realloc", caller);
   return moved;
 }
 

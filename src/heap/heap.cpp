@@ -25,10 +25,18 @@ void Heap::insert_free(Chunk* chunk) {
   std::size_t size = chunk->size();
   std::size_t index = bin_index(size);
   Chunk* sentinel = bin_sentinel(index);
-  if (sentinel->next_link() == nullptr) sentinel->set_links(sentinel, sentinel);
+  if (sentinel->links_unset()) sentinel->set_links(sentinel, sentinel);
   Chunk* successor = sentinel->next_link();
-  if (index >= kSmallBins) {
-    while (successor != sentinel && successor->size() < size) successor = successor->next_link();
+  // Every chunk passed, and the one the new chunk goes before, is verified: linking
+  // writes into it and its predecessor.
+  while (successor != sentinel) {
+    if (!sound_free(successor) || !unlinkable(successor)) {
+      drop_bin(index, successor);
+      successor = sentinel;
+      break;
+    }
+    if (index < kSmallBins || successor->size() >= size) break;
+    successor = successor->next_link();
   }
   Chunk* predecessor = successor->prev_link();
   chunk->set_links(successor, predecessor);
@@ -39,7 +47,33 @@ void Heap::insert_free(Chunk* chunk) {
   stats_.free_bytes += size;
 }
 
-void Heap::unlink_free(Chunk* chunk) {
+bool Heap::sound_free(Chunk* chunk) const {
+  return chunk->head_intact() && chunk->links_intact() && !chunk->in_use();
+}
+
+// A list that holds a damaged chunk cannot be walked past it: the bin is emptied and
+// its chunks are lost to the heap (check() then reports the statistics disagreeing).
+void Heap::drop_bin(std::size_t index, Chunk* damaged) {
+  note_fault("free chunk header or bin link fails its integrity check", damaged->address());
+  bin_sentinel(index)->set_links(bin_sentinel(index), bin_sentinel(index));
+  bin_map_[index / 64] &= ~(std::uint64_t{1} << (index % 64));
+}
+
+// Its links and the neighbours' links back to it agree (the neighbours' own tags
+// included), so unlinking writes only where the heap itself linked.
+bool Heap::unlinkable(Chunk* chunk) const {
+  if (!chunk->links_intact()) return false;
+  Chunk* next = chunk->next_link();
+  Chunk* previous = chunk->prev_link();
+  return next->links_intact() && previous->links_intact() && next->prev_link() == chunk &&
+         previous->next_link() == chunk;
+}
+
+bool Heap::unlink_free(Chunk* chunk) {
+  if (!unlinkable(chunk)) {
+    note_fault("bin links of a free chunk fail their integrity check", chunk->address());
+    return false;
+  }
   Chunk* next = chunk->next_link();
   Chunk* previous = chunk->prev_link();
   previous->set_next_link(next);
@@ -50,6 +84,7 @@ void Heap::unlink_free(Chunk* chunk) {
   }
   --stats_.free_chunks;
   stats_.free_bytes -= chunk->size();
+  return true;
 }
 
 Chunk* Heap::take_fit(std::size_t chunk_size) {
@@ -65,8 +100,15 @@ Chunk* Heap::take_fit(std::size_t chunk_size) {
     Chunk* sentinel = bin_sentinel(index);
     // Sorted bins: the first chunk that fits is the best fit.
     for (Chunk* c = sentinel->next_link(); c != sentinel; c = c->next_link()) {
+      if (!sound_free(c) || bin_index(c->size()) != index) {
+        drop_bin(index, c);
+        break;
+      }
       if (c->size() >= chunk_size) {
-        unlink_free(c);
+        if (!unlink_free(c)) {
+          drop_bin(index, c);
+          break;
+        }
         return c;
       }
     }
@@ -203,20 +245,36 @@ void* Heap::allocate_aligned(std::size_t alignment, std::size_t bytes) {
   return chunk->payload();
 }
 
-// chunk is marked in use; returns it to the bins, merged with free neighbours.
-void Heap::free_chunk(Chunk* chunk) {
+// chunk is marked in use; returns it to the bins, merged with free neighbours. Every
+// word it will act on is verified first: on damage nothing changes (false, noted).
+bool Heap::free_chunk(Chunk* chunk) {
   std::size_t size = chunk->size();
-  poison::poison(chunk->payload(), size - kHeaderSize);
+  Chunk* previous = nullptr;
   if (!chunk->prev_in_use()) {
+    if (!chunk->prev_intact()) {
+      note_fault("previous-size word fails its integrity check", chunk->address());
+      return false;
+    }
+    previous = chunk->before();
+    if (!sound_free(previous) || previous->size() != chunk->prev() || !unlinkable(previous)) {
+      note_fault("free chunk before the block fails its integrity check", previous->address());
+      return false;
+    }
+  }
+  Chunk* next = chunk->after();
+  if (!next->head_intact() || (!next->in_use() && !unlinkable(next))) {
+    note_fault("chunk after the block fails its integrity check", next->address());
+    return false;
+  }
+  poison::poison(chunk->payload(), size - kHeaderSize);
+  if (previous != nullptr) {
     // Its header stays inside the merged chunk: it must not read as in use, or a
     // second free of the same pointer would pass owns_live_block.
     chunk->clear_flags(kCInUse);
-    Chunk* previous = chunk->before();
     unlink_free(previous);
     size += previous->size();
     chunk = previous;
   }
-  Chunk* next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
   if (!next->in_use()) {
     unlink_free(next);
     size += next->size();
@@ -227,6 +285,7 @@ void Heap::free_chunk(Chunk* chunk) {
   next->clear_flags(kPInUse);
   insert_free(chunk);
   maybe_release_segment(chunk);
+  return true;
 }
 
 void Heap::maybe_release_segment(Chunk* chunk) {
@@ -244,21 +303,31 @@ void Heap::maybe_release_segment(Chunk* chunk) {
   pages::page_allocator().release(span);
 }
 
-void Heap::deallocate(void* payload) {
-  if (payload == nullptr) return;
+bool Heap::deallocate(void* payload) {
+  if (payload == nullptr) return true;
   Chunk* chunk = Chunk::of(payload);
+  if (!chunk->head_intact() || (chunk->direct() && !chunk->prev_intact())) {
+    note_fault("chunk header fails its integrity check", chunk->address());
+    return false;
+  }
   if (chunk->direct()) {
     release_direct(chunk);
-    return;
+    return true;
   }
-  stats_.in_use_bytes -= chunk->size();
+  std::size_t size = chunk->size();
+  if (!free_chunk(chunk)) return false;
+  stats_.in_use_bytes -= size;
   --stats_.live_chunks;
-  free_chunk(chunk);
+  return true;
 }
 
 bool Heap::resize_in_place(void* payload, std::size_t bytes) {
   if (bytes > kMaxRequest) return false;
   Chunk* chunk = Chunk::of(payload);
+  if (!chunk->head_intact()) {
+    note_fault("chunk header fails its integrity check", chunk->address());
+    return false;
+  }
   std::size_t want = chunk_size_for(bytes);
   if (chunk->direct()) {
     // Shrinking far below the threshold moves the block into a segment instead.
@@ -268,15 +337,19 @@ bool Heap::resize_in_place(void* payload, std::size_t bytes) {
   std::size_t size = chunk->size();
   if (want > size) {
     Chunk* next = chunk->after();
+    if (!next->head_intact()) {
+      note_fault("chunk after the block fails its integrity check", next->address());
+      return false;
+    }
     if (next->in_use() || size + next->size() < want) return false;
-    unlink_free(next);
+    if (!unlink_free(next)) return false;
     std::size_t merged = size + next->size();
     chunk->set_head(merged | chunk->flags());
     mark_in_use(chunk);
     stats_.in_use_bytes += merged - size;
     size = merged;
   }
-  if (size - want >= kMinChunk) {
+  if (size - want >= kMinChunk && chunk->after()->head_intact()) {
     Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + want);
     poison::poison(rest, kHeaderSize);
     chunk->set_head(want | chunk->flags());
@@ -293,6 +366,10 @@ void* Heap::reallocate(void* payload, std::size_t bytes) {
   if (payload == nullptr) return allocate(bytes);
   if (bytes > kMaxRequest) {
     errno = ENOMEM;
+    return nullptr;
+  }
+  if (!Chunk::of(payload)->head_intact()) {
+    note_fault("chunk header fails its integrity check", Chunk::of(payload)->address());
     return nullptr;
   }
   if (resize_in_place(payload, bytes)) return payload;
@@ -319,14 +396,17 @@ bool Heap::owns_live_block(const void* payload) const {
   pages::Span* span = pages::page_allocator().span_of(address);
   if (span == nullptr || span->owner != this || address < span->base + kHeaderSize) return false;
   Chunk* chunk = Chunk::of(payload);
+  // A word that fails its tag is not the heap's: not a live block (the caller decides
+  // whether a block was expected there).
+  if (!chunk->head_intact()) return false;
   if (span->kind == pages::SpanKind::direct) {
-    return chunk->direct() && chunk->in_use() && span->base + chunk->prev() == chunk->address();
+    return chunk->direct() && chunk->in_use() && chunk->prev_intact() && span->base + chunk->prev() == chunk->address();
   }
   if (span->kind != pages::SpanKind::heap_segment || address < first_chunk_address(span) + kHeaderSize) return false;
   if (chunk->direct() || !chunk->in_use()) return false;
   std::size_t size = chunk->size();
   if (size < kMinChunk || chunk->address() + size > fence_address(span)) return false;
-  return chunk->after()->prev_in_use() && !chunk->cached();
+  return chunk->after()->head_intact() && chunk->after()->prev_in_use() && !chunk->cached();
 }
 
 std::size_t Heap::trim() {
@@ -335,8 +415,9 @@ std::size_t Heap::trim() {
   while (span != nullptr) {
     pages::Span* next = span->list_next;
     Chunk* chunk = Chunk::at(reinterpret_cast<void*>(first_chunk_address(span)));
-    if (!chunk->in_use() && chunk->after()->address() == fence_address(span)) {
-      unlink_free(chunk);
+    if (!chunk->head_intact()) {
+      note_fault("chunk header fails its integrity check", chunk->address());
+    } else if (!chunk->in_use() && chunk->after()->address() == fence_address(span) && unlink_free(chunk)) {
       span_list_remove(&segments_, span);
       --stats_.segments;
       stats_.mapped_bytes -= span->size;
@@ -358,7 +439,7 @@ void Heap::release_all() {
       pages::page_allocator().release(span);
     }
   }
-  for (std::size_t index = 0; index < kBins; ++index) bin_sentinel(index)->set_links(nullptr, nullptr);
+  std::memset(bin_heads_, 0, sizeof bin_heads_);  // unset sentinels (links_unset), not tagged nulls
   for (std::uint64_t& word : bin_map_) word = 0;
   stats_ = HeapStats();
 }
