@@ -17,7 +17,7 @@ std::string cases_path;
 std::string preload_path;
 
 test_support::Outcome run_case(const std::string& name, const std::string& options) {
-  return test_support::run({cases_path, name}, {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", options}});
+  return test_support::run_preloaded(cases_path, preload_path, name, options);
 }
 
 #define EXPECT_OUTPUT(run, text) \

@@ -16,7 +16,7 @@ using test_support::has;
 using test_support::Outcome;
 
 Outcome run_case(const std::string& name, const std::string& options = "") {
-  return test_support::run({cases_path, name}, {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", options}});
+  return test_support::run_preloaded(cases_path, preload_path, name, options);
 }
 
 #define EXPECT_REPORT(run, text) EXPECT_TRUE(has(run, text)) << "missing: " << (text) << "\n" << (run).output

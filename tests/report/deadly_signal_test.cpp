@@ -19,7 +19,7 @@ using test_support::has;
 using test_support::Outcome;
 
 Outcome run_case(const std::string& name, const std::string& options = "") {
-  return test_support::run({cases_path, name}, {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", options}});
+  return test_support::run_preloaded(cases_path, preload_path, name, options);
 }
 
 // The first stack of the report (the faulting code): from "#0" up to the next line

@@ -56,4 +56,10 @@ inline std::size_t occurrences(const std::string& haystack, const std::string& n
   return count;
 }
 
+// Runs case `name` of the cases program under the preloaded library with DBGALLOC_OPTIONS.
+inline Outcome run_preloaded(const std::string& cases, const std::string& preload, const std::string& name,
+                             const std::string& options) {
+  return run({cases, name}, {{"LD_PRELOAD", preload}, {"DBGALLOC_OPTIONS", options}});
+}
+
 }  // namespace test_support
