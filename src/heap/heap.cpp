@@ -102,7 +102,9 @@ Chunk* Heap::add_segment(std::size_t chunk_size) {
   grow = grow < kFirstSegment ? kFirstSegment : (grow > kMaxSegment ? kMaxSegment : grow);
   std::size_t want = chunk_size + kSegmentOverhead;
   std::size_t size = want > grow ? want : grow;
-  pages::Span* span = pages::page_allocator().allocate(size, pages::SpanKind::heap_segment, this);
+  // The guard page after it stops a long overflow at the segment's end, before it reaches
+  // whatever is mapped next (often dbgalloc's own stack depot or page map).
+  pages::Span* span = pages::page_allocator().allocate(size, pages::SpanKind::heap_segment, this, 0, platform::page_size());
   if (span == nullptr) return nullptr;
   span_list_push(&segments_, span);
   ++stats_.segments;

@@ -12,12 +12,15 @@
 #include "heap/arenas.hpp"
 #include "interpose/cancel.hpp"
 #include "interpose/hooks.hpp"
+#include "interpose/internal_heap.hpp"
 #include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
 #include "interpose/step_aside.hpp"
 #include "options/options.hpp"
 #include "platform/platform.hpp"
+#include "platform/reentry.hpp"
 
+namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;
 using dbgalloc::debug::BadRequest;
 using dbgalloc::debug::Kind;
@@ -36,6 +39,11 @@ void* allocate_nested(std::size_t bytes, std::size_t alignment, bool zero) {
 void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t caller, bool zero = false) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_allocate(bytes, alignment, zero);
   ensure_started();
+  // dbgalloc's own code never takes from the program's heap (it may be smashed); the
+  // heap's internal blocks remain the last resort.
+  if (dbgalloc::platform::in_internal_code()) {
+    if (void* p = internal_heap::allocate(bytes, alignment)) return p;
+  }
   if (signal_heap::nested()) return allocate_nested(bytes, alignment, zero);
   dbgalloc::debug::Request request;
   request.bytes = bytes;
@@ -102,6 +110,7 @@ DBGALLOC_BODY void free_body(void* p, std::uintptr_t caller) noexcept {
   if (p == nullptr) return;
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   ensure_started();
+  if (internal_heap::owns(p)) return internal_heap::release(p);
   if (signal_heap::owns(p)) return signal_heap::release(p);
   dbgalloc::interpose::before_deallocation(p);
   if (signal_heap::nested()) {
@@ -142,11 +151,31 @@ void* reallocate_nested(void* p, std::size_t bytes, std::uintptr_t caller) {
   return moved;
 }
 
+// realloc of an internal block (from anywhere), or any realloc made by dbgalloc's own
+// code: the new block comes from where this call allocates, the old one is released
+// where it belongs.
+void* reallocate_internal(void* p, std::size_t bytes, std::uintptr_t caller) {
+  std::size_t old_size = internal_heap::owns(p)  ? internal_heap::usable_size(p)
+                         : signal_heap::owns(p) ? signal_heap::usable_size(p)
+                                                : dbgalloc::debug::usable_size(p);
+  void* moved = nullptr;
+  if (bytes != 0) {
+    moved = allocate_malloc(bytes, 0, caller);
+    if (moved == nullptr) return nullptr;
+    std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
+  }
+  free_body(p, caller);
+  return moved;
+}
+
 // realloc and reallocarray: glibc's rules (NULL allocates, size 0 frees and returns
 // NULL), then the debug layer.
 void* reallocate_malloc(void* p, std::size_t bytes, std::uintptr_t caller) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_reallocate(p, bytes);
   ensure_started();
+  if (p == nullptr && dbgalloc::platform::in_internal_code()) return allocate_malloc(bytes, 0, caller);
+  if (p != nullptr && (internal_heap::owns(p) || dbgalloc::platform::in_internal_code()))
+    return reallocate_internal(p, bytes, caller);
   if (signal_heap::owns(p) || (p != nullptr && signal_heap::nested())) return reallocate_nested(p, bytes, caller);
   if (p == nullptr && signal_heap::nested()) return allocate_nested(bytes, 0, false);
   if (p != nullptr && bytes == 0) {
@@ -236,6 +265,7 @@ DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
 DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {
   if (dbgalloc::interpose::stepped_aside()) return dbgalloc::interpose::forward_usable_size(p);
   ensure_started();
+  if (internal_heap::owns(p)) return internal_heap::usable_size(p);
   if (signal_heap::owns(p)) return signal_heap::usable_size(p);
   return dbgalloc::debug::usable_size(p);
 }

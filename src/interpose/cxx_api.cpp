@@ -6,14 +6,17 @@
 
 #include "debug/allocator.hpp"
 #include "interpose/hooks.hpp"
+#include "interpose/internal_heap.hpp"
 #include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
 #include "interpose/step_aside.hpp"
+#include "platform/reentry.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
 // The return address into the program: recorded stacks start there.
 #define DBGALLOC_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
+namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;
 using dbgalloc::debug::Kind;
 
@@ -30,6 +33,8 @@ void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std
     void* p = nullptr;
     if (dbgalloc::interpose::stepped_aside()) {
       p = dbgalloc::interpose::forward_allocate(bytes, alignment, false);
+    } else if (dbgalloc::platform::in_internal_code() && (p = internal_heap::allocate(bytes, alignment)) != nullptr) {
+      return p;  // dbgalloc's own code: never the program's heap
     } else if (signal_heap::nested()) {
       p = signal_heap::allocate(bytes, alignment, false);
     } else {
@@ -58,6 +63,7 @@ void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t
   if (p == nullptr) return;
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   dbgalloc::interpose::ensure_started();
+  if (internal_heap::owns(p)) return internal_heap::release(p);
   if (signal_heap::owns(p)) return signal_heap::release(p);
   dbgalloc::interpose::before_deallocation(p);
   if (signal_heap::nested()) {

@@ -1,4 +1,5 @@
 #include "interpose/runtime.hpp"
+#include "interpose/internal_heap.hpp"
 #include "interpose/signal_heap.hpp"
 
 #include <pthread.h>
@@ -31,13 +32,16 @@ void before_fork() {
   report::lock_reports_for_fork();
   stacks::lock_symbolizer_for_fork();
   debug::lock_for_fork();
+  internal_heap::lock_for_fork();
 }
 void after_fork_parent() {
+  internal_heap::unlock_after_fork();
   debug::unlock_after_fork();
   stacks::unlock_symbolizer_after_fork();
   report::unlock_reports_after_fork();
 }
 void after_fork_child() {
+  internal_heap::reset_after_fork();
   report::reset_reports_after_fork();
   stacks::reset_symbolizer_after_fork();
   platform::forget_thread_id();

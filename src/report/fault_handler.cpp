@@ -15,6 +15,7 @@
 #include "debug/guard_blocks.hpp"
 #include "debug/locate.hpp"
 #include "options/options.hpp"
+#include "pages/pages.hpp"
 #include "platform/platform.hpp"
 #include "report/report.hpp"
 #include "report/x86_access.hpp"
@@ -202,6 +203,10 @@ void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* cont
       f.has_block = true;
       f.block_user = block.user;
       f.header = *block.header;
+    } else if (const pages::Span* span = pages::page_allocator().span_of(address);
+               span != nullptr && span->kind == pages::SpanKind::heap_segment && address >= span->base + span->size) {
+      f.hint = "the address is the guard page after a heap segment: a write or read ran off the end of the heap's "
+               "memory (a long overflow of a block below it)";
     }
   }
   emit(f);

@@ -193,6 +193,38 @@ NOINLINE int smashing_overflow(std::size_t bytes) {
   return 0;
 }
 
+// A 1 MiB overflow that stays inside one heap segment (a longer run leaves it and
+// faults on the guard page after it): 100-byte blocks are allocated, sorted by
+// address, and a run of neighbouring blocks longer than the overflow is found; every
+// other block of it is freed (with quarantine_mb=0 they go straight to the heap's
+// free lists), then one near the run's start is overflowed by 1 MiB over live blocks
+// and free-list links.
+int by_address(const void* a, const void* b) {
+  auto x = *static_cast<char* const*>(a), y = *static_cast<char* const*>(b);
+  return x < y ? -1 : x > y;
+}
+NOINLINE int overflow_1m_inside_segment() {
+  constexpr std::size_t kBlocks = 60000, kOverflow = 1 << 20, kMaxGap = 512;
+  static char* blocks[kBlocks];
+  for (char*& p : blocks) p = static_cast<char*>(malloc(100));
+  std::qsort(blocks, kBlocks, sizeof blocks[0], by_address);
+  std::size_t run_start = 0;
+  for (std::size_t i = 1; i < kBlocks; ++i) {
+    if (static_cast<std::size_t>(blocks[i] - blocks[i - 1]) > kMaxGap) run_start = i;
+    if (static_cast<std::size_t>(blocks[i] - blocks[run_start]) > kOverflow + 4096) {
+      for (std::size_t j = run_start; j < i; j += 2) free(blocks[j]);
+      char* victim = blocks[run_start + 5];
+      scribble(victim, 'A', 100 + kOverflow);
+      std::printf("overflowing one of a run of %zu neighbouring blocks\n", i - run_start);
+      std::fflush(stdout);
+      free(victim);
+      return 0;
+    }
+  }
+  std::printf("no run of neighbouring blocks long enough\n");
+  return 3;
+}
+
 // The word before a block (its header) and a freed neighbour's links scribbled.
 NOINLINE int header_scribble() {
   char* neighbour = static_cast<char*>(malloc(100));
@@ -216,6 +248,7 @@ int main(int argc, char** argv) {
   if (name == "overflow") return overflow();
   if (name == "overflow_10k") return smashing_overflow(10 * 1024);
   if (name == "overflow_1m") return smashing_overflow(1024 * 1024);
+  if (name == "overflow_1m_inside_segment") return overflow_1m_inside_segment();
   if (name == "header_scribble") return header_scribble();
   if (name == "reports_from_200_threads") return reports_from_200_threads();
   if (name == "threads_reporting_at_once") return threads_reporting_at_once();

@@ -281,27 +281,6 @@ TEST(Reporter, a_double_free_is_reported_while_memory_is_exhausted) {
   EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: double-free in ")) << run.err;
 }
 
-TEST(Reporter, a_10_kib_overflow_over_neighbours_and_free_lists_is_reported) {
-  Scratch box;
-  Outcome run = run_case(box, {"overflow_10k"}, "");
-  EXPECT_EQ(run.exit_code, 23) << run.err;
-  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: heap-buffer-overflow on address")) << run.err;
-  EXPECT_TRUE(has(run.err, "is located 0 bytes to the right of 100-byte region")) << run.err;
-  EXPECT_TRUE(has(run.err, "smashing_overflow")) << run.err;
-  EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: heap-buffer-overflow in ")) << run.err;
-}
-
-TEST(Reporter, a_scribbled_header_and_free_list_link_are_reported) {
-  Scratch box;
-  Outcome run = run_case(box, {"header_scribble"}, "");
-  EXPECT_EQ(run.exit_code, 23) << run.err;
-  EXPECT_TRUE(has(run.err, "ERROR: dbgalloc: heap-buffer-underflow on address") ||
-              has(run.err, "ERROR: dbgalloc: heap-header-corruption on address"))
-      << run.err;
-  EXPECT_TRUE(has(run.err, "header_scribble")) << run.err;
-  EXPECT_TRUE(has(run.err, "SUMMARY: dbgalloc: ")) << run.err;
-}
-
 // Every report, from its rule line to its SUMMARY line, is one thread's: the finding
 // thread, the allocating thread and the block size (100 + the thread's index) agree.
 TEST(Reporter, reports_from_threads_at_once_come_out_whole) {
