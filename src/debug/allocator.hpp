@@ -74,6 +74,10 @@ struct BlockView {
   std::uint32_t alloc_stack;   // stacks::StackId
   std::uint32_t alloc_thread;
   bool ignored;                // __lsan_ignore_object, or allocated while leak checks were disabled
+  // Where the block's memory starts (its header; `user` for a guard block). Between the
+  // block turning live and malloc returning, the allocating thread may hold it only by
+  // this address (a register, a stack slot).
+  std::uintptr_t begin;
 };
 using BlockVisitor = void (*)(const BlockView& block, void* context);
 // Every live block the program owns (dbgalloc's internal blocks excluded), guard blocks

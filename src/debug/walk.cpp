@@ -125,9 +125,9 @@ struct LiveWalk {
   void* context;
 };
 
-BlockView view_of(const BlockHeader& h, std::uintptr_t user) {
+BlockView view_of(const BlockHeader& h, std::uintptr_t user, std::uintptr_t begin) {
   return BlockView{user, h.size(), h.kind(), h.alloc_stack, h.alloc_thread,
-                   (h.marks() & BlockHeader::kMarkIgnoredForLeaks) != 0};
+                   (h.marks() & BlockHeader::kMarkIgnoredForLeaks) != 0, begin};
 }
 
 void visit_chunk(void* payload, std::size_t usable, void* context) {
@@ -136,7 +136,7 @@ void visit_chunk(void* payload, std::size_t usable, void* context) {
   if (!block_in_payload(reinterpret_cast<std::uintptr_t>(payload), usable, &block)) return;
   const BlockHeader* h = block.header;
   if (h->state() != State::live || h->has(BlockHeader::kInternalFlag)) return;
-  walk->visit(view_of(*h, block.user), walk->context);
+  walk->visit(view_of(*h, block.user, reinterpret_cast<std::uintptr_t>(payload)), walk->context);
 }
 }  // namespace
 
@@ -145,7 +145,7 @@ void for_each_live_block(BlockVisitor visit, void* context) {
   LiveWalk walk{visit, context};
   heap::arenas().walk_live(visit_chunk, &walk);
   guard_blocks().for_each([&walk](GuardRecord& record) {
-    if (record.header.state() == State::live) walk.visit(view_of(record.header, record.user), walk.context);
+    if (record.header.state() == State::live) walk.visit(view_of(record.header, record.user, record.user), walk.context);
   });
 }
 

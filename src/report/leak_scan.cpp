@@ -151,6 +151,7 @@ void Marker::drain(Visit&& visit) {
 bool Marker::init() {
   if (count_ == 0) return true;
   low_ = blocks_[0].user;
+  root_low_ = blocks_[0].begin;
   const Block& last = blocks_[count_ - 1];
   high_ = last.user + (last.size == 0 ? 1 : last.size);
   return stack_.reserve(count_ * 2 + 16);
@@ -175,6 +176,23 @@ long Marker::find(std::uintptr_t address) const {
   return -1;
 }
 
+long Marker::find_from_root(std::uintptr_t address, bool* is_start) const {
+  if (address < root_low_ || address >= high_) return -1;
+  // The last block whose header starts at or before address (headers and blocks do
+  // not overlap, so the table is sorted by begin too).
+  std::size_t lo = 0, hi = count_;
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    if (blocks_[mid].begin <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0) return -1;
+  const Block& block = blocks_[lo - 1];
+  if (address >= block.user + block.size && address != block.user) return -1;
+  *is_start = address <= block.user;
+  return static_cast<long>(lo - 1);
+}
+
 void Marker::reach(long index, bool is_start, bool prior_definite) {
   Block& block = blocks_[index];
   if (block.reach == Reach::reachable) return;
@@ -194,16 +212,17 @@ void Marker::mark_ignored() {
 }
 
 void Marker::root_value(std::uintptr_t word) {
-  long index = find(word);
-  if (index >= 0) reach(index, word == blocks_[index].user, true);
+  bool is_start = false;
+  long index = find_from_root(word, &is_start);
+  if (index >= 0) reach(index, is_start, true);
 }
 
 void Marker::scan_root(std::uintptr_t begin, std::uintptr_t end) {
   reader_.for_each_word(begin, end, [this](std::uintptr_t location, std::uintptr_t word) {
-    long index = find(word);
+    bool is_start = false;
+    long index = find_from_root(word, &is_start);
     if (index < 0) return;
-    bool is_start = word == blocks_[index].user;
-    if (is_start) {
+    if (word == blocks_[index].user) {
       // dbgalloc's own records of a guard block (its GuardRecord, its span
       // descriptor) live in mapped memory a root scan may cover: not a program pointer.
       if (debug::GuardRecord* record = debug::GuardBlocks::record_at(word)) {

@@ -11,6 +11,10 @@
 //  - then every block still unreached leads a clique: the unreached blocks it points
 //    to (start or interior) become *indirect*; a leader reached from a later leader
 //    becomes indirect too. What stays unreached is *direct* (definitely lost).
+//  - a root word pointing into a block's header counts as its start: a thread stopped
+//    while malloc hands the block out (after it turned live, waiting for a lock the
+//    check holds, or in the lock-free thread-cache path) may hold it by that address
+//    only. Words inside blocks do not: a program has no pointer to our headers.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +36,7 @@ struct Block {
   Reach reach;
   bool ignored;
   std::int32_t suppression;  // -1, or the suppression that hides it (leaks.cpp)
+  std::uintptr_t begin;      // its header (debug::BlockView::begin), <= user
 };
 
 // Marks [begin, end) as the scanner's own memory (never a root); returns false when
@@ -180,6 +185,8 @@ class Marker {
   void spread_suppression();
   // Index of the block holding address (start or interior), or -1.
   long find(std::uintptr_t address) const;
+  // find() for a root word, which may also point into a block's header (is_start then).
+  long find_from_root(std::uintptr_t address, bool* is_start) const;
 
  private:
   void reach(long index, bool is_start, bool prior_definite);
@@ -191,6 +198,7 @@ class Marker {
   std::size_t count_;
   SafeReader& reader_;
   std::uintptr_t low_ = 0;
+  std::uintptr_t root_low_ = 0;  // the first block's header
   std::uintptr_t high_ = 0;
   ScratchArray<std::uint32_t> stack_;
 };

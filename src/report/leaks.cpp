@@ -95,7 +95,7 @@ struct Collect {
 void collect(const debug::BlockView& view, void* context) {
   auto* collect = static_cast<Collect*>(context);
   if (!collect->blocks->push(Block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached,
-                                   view.ignored, -1})) {
+                                   view.ignored, -1, view.begin})) {
     collect->failed = true;
   }
 }
@@ -361,9 +361,12 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   }
   // The other threads are stopped while the blocks are listed and the roots read, so
   // nothing moves a pointer from a root not yet read to one already read. No thread is
-  // stopped inside the allocator: its locks are held while the signals go out (a
+  // stopped holding an allocator lock: they are held while the signals go out (a
   // stopped thread may hold any other lock: nothing below takes one but the
-  // allocator's, the loader's lock is taken by plan_roots before).
+  // allocator's, the loader's lock is taken by plan_roots before). A thread may still
+  // stop between two locked steps of a malloc, or in its lock-free thread-cache path,
+  // holding a block that is already live by its header address: roots count that
+  // (leak_scan.hpp).
   leak::RootStats stats;
   leak::RootPlan plan;
   leak::plan_roots(plan, &stats);
