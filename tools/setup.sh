@@ -53,9 +53,10 @@ quietly() {
 # Required: the build, the unit tests and the real programs the integration tests run.
 required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
           libboost-stacktrace1.74-dev libgcc-12-dev python3 perl sqlite3 git file)
-# Optional: llvm-symbolizer, valgrind. Added when something must be installed anyway,
+# Optional: llvm-symbolizer, valgrind, jemalloc (a peer the benchmark suite measures).
+# Added when something must be installed anyway,
 # so a machine without them does not run apt-get on every call.
-optional=(llvm valgrind)
+optional=(llvm valgrind libjemalloc2)
 
 is_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -3,15 +3,21 @@
 every peer that is installed, interleaved, with time and peak-RSS ratios against glibc.
 
 Workloads:
-  synthetic  mix, prodcons, realloc_grow, containers (tools/bench/suite/workloads/,
-             built by meson as wl_NAME and, with -fsanitize=address, wl_NAME_asan)
-  programs   python3 (/usr/bin/python3), sqlite3, g++ -O2 -c, perl
+  synthetic  mix, prodcons, realloc_grow, containers, and in the style of the classic
+             allocator benchmarks tiny, server, thread_churn, bignum, tls_scale
+             (tools/bench/suite/workloads/, built by meson as wl_NAME and, with
+             -fsanitize=address, wl_NAME_asan)
+  process    fork_heavy (3 threads fork 64 children), exec_true (200 runs of a program
+             that allocates nothing): built the same way
+  programs   python3 (/usr/bin/python3, PYTHONMALLOC=malloc), sqlite3, g++ -O2 -c, perl
              (tools/bench/suite/programs/)
 
-Modes (columns): glibc; dbgalloc core (canaries=0), default, guard=sample:1000,
-guard=all (all with detect_leaks=0 so the exit-time leak scan is not timed); and where
-installed: jemalloc, Electric Fence, DUMA, scudo (LD_PRELOAD), ASan (the synthetic
-workloads rebuilt with -fsanitize=address) and valgrind memcheck (the real programs only).
+Modes (columns): glibc; dbgalloc default (no options, as users run it: the exit leak
+check on), guard=sample:1000, guard=all, and the default taken apart: core
+(canaries=0), checks, nostacks, noleak (all four with detect_leaks=0); and where
+installed: jemalloc, Electric Fence, DUMA, scudo (LD_PRELOAD), ASan (the synthetic and
+process workloads rebuilt with -fsanitize=address, its defaults) and valgrind memcheck
+(the real programs only).
 
 Every repetition runs every workload under every mode (round robin, the order rotated
 each repetition) so machine noise falls on all alike; figures are medians over the
@@ -33,7 +39,6 @@ Python 3 standard library only.
 import argparse
 import datetime
 import hashlib
-import html
 import json
 import os
 import platform
@@ -47,6 +52,8 @@ import threading
 import time
 from pathlib import Path
 
+from figures import anatomy, fmt_ratio, metrics_table, svg_chart, targets, targets_issue14
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 PROGRAMS = HERE / "programs"
@@ -58,8 +65,10 @@ THRESHOLD = 1.25  # default-mode ratio may grow this much over the baseline rati
 
 
 class Workload:
-    def __init__(self, name, kind, label, full, quick, argv, stdin=None):
+    def __init__(self, name, kind, label, full, quick, argv, stdin=None, env=None, asan=True):
         self.name = name
+        self.env = env or {}  # set under every mode (the glibc baseline too)
+        self.asan = asan  # has a -fsanitize=address build
         self.kind = kind  # "synthetic" or "program"
         self.label = label
         self.full = full  # size argument, full mode
@@ -74,12 +83,12 @@ class Workload:
         return self._stdin(size, ctx) if self._stdin else None
 
 
-def synthetic(name, label, full, quick):
+def synthetic(name, label, full, quick, kind="synthetic"):
     def argv(size, ctx, asan):
         exe = Path(ctx.workload_dir) / ("wl_" + name + ("_asan" if asan else ""))
         return [str(exe), str(size)]
 
-    return Workload(name, "synthetic", label, full, quick, argv)
+    return Workload(name, kind, label, full, quick, argv)
 
 
 def sql_stdin(size, ctx):
@@ -95,18 +104,33 @@ WORKLOADS = [
     synthetic("prodcons", "producer/consumer, 2 threads, cross-thread frees", 4000000, 2000000),
     synthetic("realloc_grow", "strings and vectors grown by realloc", 2000000, 1000000),
     synthetic("containers", "C++ map/unordered_map/string/vector churn", 300000, 150000),
-    Workload("python3", "program", "python3 script (json, dicts, sort)", 30, None,
-             lambda n, ctx, asan: [SYSTEM_PYTHON, str(PROGRAMS / "bench.py"), str(n)]),
+    # In the style of the classic allocator benchmarks (issue 14).
+    synthetic("tiny", "millions of tiny short-lived objects (expression trees, names), 1 thread",
+              1500000, None),
+    synthetic("server", "server, 4 threads, tables of live blocks passed on: frees by other threads",
+              4000000, None),
+    synthetic("thread_churn", "thread-local churn, 4 threads, each frees its own blocks", 4000000, None),
+    synthetic("bignum", "bignum factorizer (Pollard rho; a fresh number per operation)", 40, None),
+    synthetic("tls_scale", "thread-local data, 1 thread then 2: prints the scaling", 1500000, None),
+    # What a process costs: the kind "process" has the ASan build too.
+    synthetic("fork_heavy", "3 threads with live heaps fork 64 children that exit()", 64, None,
+              kind="process"),
+    synthetic("exec_true", "200 runs of a program that allocates nothing (fork + exec)", 200, None,
+              kind="process"),
+    # As a memory debugger is used: every object through malloc, not pymalloc's arenas.
+    Workload("python3", "program", "python3 script (json, dicts, sort), PYTHONMALLOC=malloc", 30, None,
+             lambda n, ctx, asan: [SYSTEM_PYTHON, str(PROGRAMS / "bench.py"), str(n)],
+             env={"PYTHONMALLOC": "malloc"}, asan=False),
     Workload("sqlite3", "program", "sqlite3 in-memory script (insert, index, join)", 250000, None,
              lambda n, ctx, asan: [shutil.which("sqlite3") or "sqlite3", ":memory:"],
-             stdin=sql_stdin),
+             stdin=sql_stdin, asan=False),
     Workload("g++", "program", "g++ -O2 -c of a C++17 file", 1, None,
              lambda n, ctx, asan: [shutil.which("g++") or "g++", "-O2", "-std=c++17", "-c",
                                    str(PROGRAMS / "compile.cpp"), "-o",
-                                   str(Path(ctx.tmp) / "compile.o")]),
+                                   str(Path(ctx.tmp) / "compile.o")], asan=False),
     Workload("perl", "program", "perl script (hashes, regexes, sort)", 25, None,
              lambda n, ctx, asan: [shutil.which("perl") or "perl", str(PROGRAMS / "bench.pl"),
-                                   str(n)]),
+                                   str(n)], asan=False),
 ]
 
 # ---------------------------------------------------------------------------------
@@ -131,9 +155,13 @@ class Mode:
         self.timeout_factor = timeout_factor  # x glibc's time (default: --timeout-factor)
 
     def applies_to(self, w):
+        if self.asan:
+            return w.asan
         return self.applies == "all" or self.applies == w.kind
 
 
+# The modes that take the default mode apart leave the exit leak check out (noleak is
+# the default without it); default, sample and guardall are as users run them.
 DBG_BASE = "detect_leaks=0"
 
 
@@ -188,8 +216,9 @@ def build_modes(args):
         Mode("glibc", "glibc", quick=True),
         Mode("core", "dbgalloc core (canaries=0)", preload=lib,
              env={"DBGALLOC_OPTIONS": DBG_BASE + ":canaries=0"}),
-        Mode("default", "dbgalloc default", preload=lib, env={"DBGALLOC_OPTIONS": DBG_BASE},
-             quick=True),
+        Mode("default", "dbgalloc default (no options: exit leak check on)", preload=lib, quick=True),
+        Mode("noleak", "dbgalloc default without the exit leak check (detect_leaks=0)", preload=lib,
+             env={"DBGALLOC_OPTIONS": DBG_BASE}),
         # What the default mode's checks cost, piece by piece (the anatomy section).
         Mode("checks", "dbgalloc headers, canaries and fills only (quarantine_mb=0, "
              "malloc_stack_depth=0)", preload=lib,
@@ -197,16 +226,16 @@ def build_modes(args):
         Mode("nostacks", "dbgalloc default without stacks (malloc_stack_depth=0)", preload=lib,
              env={"DBGALLOC_OPTIONS": DBG_BASE + ":malloc_stack_depth=0"}),
         Mode("sample", "dbgalloc guard=sample:1000", preload=lib,
-             env={"DBGALLOC_OPTIONS": DBG_BASE + ":guard=sample:1000"}),
+             env={"DBGALLOC_OPTIONS": "guard=sample:1000"}),
         # guard=all is slow by nature; what its target asks is that it finishes: a
         # longer leash than the others' before it counts as a timeout.
         Mode("guardall", "dbgalloc guard=all", preload=lib,
-             env={"DBGALLOC_OPTIONS": DBG_BASE + ":guard=all"}, timeout_factor=100),
+             env={"DBGALLOC_OPTIONS": "guard=all"}, timeout_factor=100),
     ]
     asan_ok = all((Path(args.workload_dir) / ("wl_%s_asan" % w.name)).exists()
-                  for w in WORKLOADS if w.kind == "synthetic")
-    modes.append(Mode("asan", "ASan (rebuilt, -fsanitize=address)", applies="synthetic",
-                      asan=True, env={"ASAN_OPTIONS": "detect_leaks=0"},
+                  for w in WORKLOADS if w.asan)
+    modes.append(Mode("asan", "ASan (rebuilt, -fsanitize=address, its defaults: leak check on)",
+                      applies="synthetic", asan=True,
                       missing=None if asan_ok else
                       "no wl_*_asan builds in %s (compiler cannot link -fsanitize=address)"
                       % args.workload_dir))
@@ -238,8 +267,9 @@ def build_modes(args):
 
 
 class Result:
-    def __init__(self, ok, wall=None, rss_kb=None, reason=None, out_hash=None, cpu=None):
+    def __init__(self, ok, wall=None, rss_kb=None, reason=None, out_hash=None, cpu=None, metrics=None):
         self.ok = ok
+        self.metrics = metrics or {}  # "bench-metric NAME=VALUE" lines of the child's stderr
         self.cpu = cpu
         self.wall = wall
         self.rss_kb = rss_kb
@@ -339,7 +369,15 @@ def run_once(argv, env, stdin_path, timeout, cwd, spawn):
                 or "mprotect() failed" in low or "mmap() failed" in low:
             what += ", out of memory/mappings"
         return Result(False, wall, rss, what + (": " + detail if detail else ""))
-    return Result(True, wall, rss, out_hash=hashlib.sha1(stdout).hexdigest(), cpu=cpu)
+    metrics = {}
+    for line in stderr.splitlines():
+        if line.startswith("bench-metric ") and "=" in line:
+            key, _, value = line[len("bench-metric "):].partition("=")
+            try:
+                metrics[key.strip()] = float(value)
+            except ValueError:
+                pass
+    return Result(True, wall, rss, out_hash=hashlib.sha1(stdout).hexdigest(), cpu=cpu, metrics=metrics)
 
 
 class Context:
@@ -349,7 +387,7 @@ class Context:
         self.spawn = str(Path(workload_dir) / "bench_spawn")
 
 
-def child_env(mode):
+def child_env(mode, workload):
     env = dict(os.environ)
     # Every allocator with its defaults: no outside options, and none of glibc's malloc
     # debugging (meson test sets MALLOC_PERTURB_, which fills every block glibc hands out
@@ -358,6 +396,7 @@ def child_env(mode):
               "MALLOC_CHECK_", "GLIBC_TUNABLES", "EF_ALIGNMENT", "EF_PROTECT_BELOW",
               "EF_PROTECT_FREE", "DUMA_OPTIONS", "SCUDO_OPTIONS", "VALGRIND_OPTS"):
         env.pop(k, None)
+    env.update(workload.env)
     env.update(mode.env)
     if mode.preload:
         env["LD_PRELOAD"] = mode.preload
@@ -419,7 +458,7 @@ def run_matrix(workloads, modes, reps, sizes, args, ctx, samples=None):
                 if ref and m.name != "glibc":
                     factor = m.timeout_factor or args.timeout_factor
                     limit = min(limit, max(args.min_timeout, factor * min(ref)))
-                r = run_once(m.wrapper + w.argv(size, ctx, m.asan), child_env(m),
+                r = run_once(m.wrapper + w.argv(size, ctx, m.asan), child_env(m, w),
                              w.stdin(size, ctx), limit, ctx.tmp, ctx.spawn)
                 if r.reason and r.reason.startswith("timeout") and ref and m.name != "glibc":
                     r.reason += " (%.0fx glibc's time)" % (limit / min(ref))
@@ -453,7 +492,9 @@ def cell(samples, w, m):
     bad = [r for r in rs if not r.ok]
     if bad:
         return {"ok": False, "reason": bad[0].reason, "reps": len(rs)}
+    keys = set(k for r in rs for k in r.metrics)
     return {"ok": True, "time": statistics.median(r.wall for r in rs),
+            "metrics": {k: statistics.median(r.metrics[k] for r in rs if k in r.metrics) for k in keys},
             "cpu": statistics.median(r.cpu for r in rs),
             "tmin": min(r.wall for r in rs), "tmax": max(r.wall for r in rs),
             "rss": statistics.median(r.rss_kb for r in rs), "reps": len(rs)}
@@ -483,14 +524,6 @@ def ratios(samples, workloads, modes):
             row[m.name] = c
         table[w.name] = row
     return table
-
-
-def fmt_ratio(x):
-    if x >= 100:
-        return "%.0fx" % x
-    if x >= 10:
-        return "%.1fx" % x
-    return "%.2fx" % x
 
 
 def render_tables(table, workloads, modes, markdown):
@@ -570,195 +603,6 @@ def legend_modes(modes, args):
             what += "; at most %d repetition(s)" % m.max_reps
         lines.append("- `%s`: %s" % (m.name, what))
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------
-# Targets of issue 8, checked against the figures
-
-QUARANTINE_MB = 64  # default quarantine_mb
-
-
-def targets(table, workloads):
-    syn = [w.name for w in workloads if w.kind == "synthetic"]
-    prog = [w.name for w in workloads if w.kind == "program"]
-    out = []
-
-    def get(w, m, k):
-        c = table.get(w, {}).get(m, {})
-        return c.get(k) if c.get("ok") else None
-
-    def line(ok, text):
-        if ok is None:
-            return  # no figure for it in this run
-        out.append("- %s %s" % ({True: "**met**", False: "**not met**", None: "n/a"}[ok], text))
-
-    for w in ("mix",):
-        if w in table:
-            r = get(w, "core", "tr")
-            line(None if r is None else r <= 1.2,
-                 "heap core <= 1.2x glibc, single thread (`%s`): %s" % (w, fmt_ratio(r) if r else "no figure"))
-    if "prodcons" in table:
-        r = get("prodcons", "core", "tr")
-        line(None if r is None else r <= 1.0,
-             "heap core with 2 threads and cross-thread frees at least as good as glibc (`prodcons`): %s"
-             % (fmt_ratio(r) if r else "no figure"))
-    parts, oks = [], []
-    for w in syn:
-        d, a = get(w, "default", "time"), get(w, "asan", "time")
-        dc, ac = get(w, "default", "cpu"), get(w, "asan", "cpu")
-        if d and a:
-            parts.append("%s %.2f (CPU %.2f)" % (w, d / a, dc / ac))
-            oks.append(d <= a)
-    if parts:
-        line(all(oks), "default mode no slower than ASan on the synthetic workloads "
-             "(default/ASan wall time: %s)" % ", ".join(parts))
-    parts, oks = [], []
-    for w in prog:
-        if table.get(w, {}).get("default", {}).get("missing") or "default" not in table.get(w, {}):
-            continue
-        r, rc = get(w, "default", "tr"), get(w, "default", "cr")
-        parts.append("%s %s" % (w, "%s (CPU %s)" % (fmt_ratio(r), fmt_ratio(rc)) if r else "FAIL"))
-        oks.append(r is not None and r <= 1.5)
-    if parts:
-        line(all(oks), "default mode <= 1.5x glibc (wall) on the real programs: %s" % ", ".join(parts))
-    parts, oks = [], []
-    for w in syn + prog:
-        s, d = get(w, "sample", "time"), get(w, "default", "time")
-        if s and d:
-            parts.append("%s %+.0f%%" % (w, 100 * (s / d - 1)))
-            oks.append(s <= 1.05 * d)
-    if parts:
-        line(all(oks), "guard=sample:1000 within 5%% of default: %s" % ", ".join(parts))
-    parts, oks = [], []
-    for w in syn + prog:
-        d, g = get(w, "default", "rss"), get(w, "glibc", "rss")
-        if d and g:
-            limit = 1.5 * g + QUARANTINE_MB * 1024
-            parts.append("%s %.0f/%.0f MiB" % (w, d / 1024, limit / 1024))
-            oks.append(d <= limit)
-    if parts:
-        line(all(oks), "default peak RSS <= 1.5x glibc + %d MiB quarantine (measured/limit: %s)"
-             % (QUARANTINE_MB, ", ".join(parts)))
-    parts, oks = [], []
-    for w in prog:
-        c = table.get(w, {}).get("guardall", {})
-        if c.get("missing") or c.get("na"):
-            continue
-        parts.append("%s %s" % (w, "ok" if c.get("ok") else "FAIL (%s)" % c.get("reason")))
-        oks.append(bool(c.get("ok")))
-    if parts:
-        line(all(oks), "guard=all finishes the real programs: %s" % ", ".join(parts))
-    return "\n".join(out)
-
-
-def anatomy(table, workloads):
-    """Where the default mode's CPU time goes: glibc -> core -> checks -> quarantine ->
-    stacks, as shares of the default mode's time over glibc's."""
-    rows = []
-    for w in workloads:
-        def cpu(m):
-            c = table.get(w.name, {}).get(m, {})
-            return c.get("cpu") if c.get("ok") else None
-        g, core, checks, nost, dflt = (cpu(m) for m in ("glibc", "core", "checks", "nostacks", "default"))
-        if None in (g, core, checks, nost, dflt) or dflt <= g:
-            continue
-        extra = dflt - g
-        pieces = [core - g, checks - core, nost - checks, dflt - nost]
-        rows.append("| %s | %.2fx | %s |" % (w.name, dflt / g, " | ".join(
-            "%+.0f%%" % (100 * p / extra) for p in pieces)))
-    if not rows:
-        return ""
-    return ("| workload | default CPU / glibc | heap core | headers, canaries, fills | quarantine "
-            "| alloc and free stacks |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
-
-
-# ---------------------------------------------------------------------------------
-# SVG bar chart of the time ratios (log scale)
-
-COLORS = {
-    "core": "#9ecae1", "default": "#2171b5", "sample": "#6baed6", "guardall": "#08306b",
-    "asan": "#e6550d", "jemalloc": "#74c476", "efence": "#9e9ac8", "duma": "#756bb1",
-    "scudo": "#31a354", "valgrind": "#bd0026",
-}
-
-
-def svg_chart(table, workloads, modes, title):
-    import math
-    shown = [m for m in modes if not m.missing and m.name not in ("glibc", "checks", "nostacks")]
-    bar, gap, left, top, height = 9, 18, 60, 40, 300
-    group_w = [len([m for m in shown if m.applies_to(w)]) * bar for w in workloads]
-    width = left + sum(group_w) + gap * (len(workloads) + 1) + 190
-    total_h = top + height + 90
-    lo, hi = 0.5, 2.0
-    for w in workloads:
-        for m in shown:
-            c = table[w.name].get(m.name, {})
-            if c.get("tr"):
-                hi = max(hi, c["tr"])
-                lo = min(lo, c["tr"])
-    hi = 10 ** math.ceil(math.log10(hi) + 0.3)  # room above the tallest bar for its label
-    lo = min(lo, 0.5)
-    llo, lhi = math.log10(lo), math.log10(hi)
-
-    def y(v):
-        return top + height - (math.log10(v) - llo) / (lhi - llo) * height
-
-    e = html.escape
-    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-         'font-family="sans-serif" font-size="11">' % (width, total_h),
-         '<rect width="100%" height="100%" fill="white"/>',
-         '<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>' % (left, e(title))]
-    ticks = []
-    t = 10 ** math.floor(llo)
-    while t <= hi * 1.0001:
-        for k in (1, 2, 5):
-            v = t * k
-            if lo * 0.999 <= v <= hi * 1.0001:
-                ticks.append(v)
-        t *= 10
-    for v in ticks:
-        yy = y(v)
-        s.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s"/>'
-                 % (left, width - 190, yy, yy, "#444" if v == 1 else "#ddd"))
-        s.append('<text x="%d" y="%.1f" text-anchor="end">%sx</text>' % (left - 4, yy + 4, ("%g" % v)))
-    s.append('<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">'
-             'time / glibc (log scale)</text>' % (top + height // 2, top + height // 2))
-    x = left + gap
-    for w, gw in zip(workloads, group_w):
-        for m in shown:
-            if not m.applies_to(w):
-                continue
-            c = table[w.name].get(m.name, {})
-            color = COLORS.get(m.name, "#888")
-            if c.get("tr"):
-                yy, base = y(c["tr"]), y(1.0)
-                y0, y1 = min(yy, base), max(yy, base)
-                s.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s">'
-                         '<title>%s under %s: %s</title></rect>'
-                         % (x, y0, bar - 1, max(y1 - y0, 1), color, e(w.name), e(m.name),
-                            fmt_ratio(c["tr"])))
-                lx_, ly_ = x + bar // 2 + 3, y0 - 3
-                s.append('<text x="%d" y="%.1f" font-size="8" transform="rotate(-90 %d %.1f)">%s</text>'
-                         % (lx_, ly_, lx_, ly_, fmt_ratio(c["tr"])))
-            elif c.get("ok") is False:
-                s.append('<text x="%d" y="%.1f" fill="#c00" font-weight="bold" text-anchor="middle">'
-                         'x<title>%s under %s failed: %s</title></text>'
-                         % (x + bar // 2, y(1.0) - 4, e(w.name), e(m.name), e(c.get("reason") or "")))
-            x += bar
-        s.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
-                 % (x - gw // 2, top + height + 16, e(w.name)))
-        x += gap
-    lx, ly = width - 180, top
-    for m in shown:
-        s.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, ly, COLORS.get(m.name, "#888")))
-        s.append('<text x="%d" y="%d">%s</text>' % (lx + 14, ly + 9, e(m.name)))
-        ly += 16
-    s.append('<text x="%d" y="%d" fill="#c00" font-weight="bold">x</text>' % (lx + 1, ly + 9))
-    s.append('<text x="%d" y="%d">failed (see table)</text>' % (lx + 14, ly + 9))
-    s.append('<text x="%d" y="%d" fill="#555">bars start at 1x (glibc); a bar below the line is faster than glibc</text>'
-             % (left, top + height + 40))
-    s.append("</svg>")
-    return "\n".join(s) + "\n"
 
 
 # ---------------------------------------------------------------------------------
@@ -1026,7 +870,7 @@ def run(ap, args, reps, tmp):
             print("mode     %-13s %s%s" % (m.name, m.label, "  UNAVAILABLE: " + m.missing if m.missing else ""))
         return 0
 
-    missing_wl = [w.name for w in workloads if w.kind == "synthetic"
+    missing_wl = [w.name for w in workloads if w.kind in ("synthetic", "process")
                   and not (Path(args.workload_dir) / ("wl_" + w.name)).exists()]
     if not (Path(args.workload_dir) / "bench_spawn").exists():
         missing_wl.insert(0, "bench_spawn")
@@ -1058,6 +902,12 @@ def run(ap, args, reps, tmp):
         t = targets(table, workloads)
         if t:
             print("targets of issue 8:\n" + t.replace("**", ""))
+        t = targets_issue14(table, workloads, sizes)
+        if t:
+            print("targets of issue 14 (CPU time):\n" + t.replace("**", ""))
+        t = metrics_table(table, workloads, modes)
+        if t:
+            print("printed by the workloads (medians):\n" + t.replace("`", ""))
         a = anatomy(table, workloads)
         if a:
             print("where the default mode's extra CPU time goes (shares):\n" + a)
@@ -1112,6 +962,14 @@ have it; valgrind runs the real programs only). `FAIL[n]`: the mode did not fini
 work (crash, non-zero exit, timeout, out of mappings, or output other than glibc's);
 the note gives the reason. A failure is a result, not a gap.
 
+### Targets of issue 14 (CPU time, user+system, medians)
+
+%(targets14)s
+
+Printed by the workloads themselves (medians):
+
+%(metrics)s
+
 ### Targets of issue 8
 
 %(targets)s
@@ -1121,7 +979,8 @@ the note gives the reason. A failure is a result, not a gap.
 The default mode's CPU time over glibc's, split by switching its parts off one at a
 time (medians of the same run): the heap core (`core`), then the block headers,
 canaries and fill bytes (`checks`: no quarantine, no stacks), then the quarantine
-(`nostacks`), then the allocation and free stacks (`default`). Shares of the extra time;
+(`nostacks`), then the allocation and free stacks (`noleak`), then the exit leak check
+(`default`, which has it on, as users run it). Shares of the extra time;
 differences of medians, so small shares are noise and may come out negative.
 
 %(anatomy)s
@@ -1157,8 +1016,11 @@ Modes:
 
 %(modes)s
 
-dbgalloc's modes run with `detect_leaks=0` (so the exit-time leak scan is not timed);
-ASan with `ASAN_OPTIONS=detect_leaks=0` likewise.
+`default`, `sample` and `guardall` run as users run them, with the exit leak check
+(`detect_leaks=1`, the default); `core`, `checks`, `nostacks` and `noleak` leave it out
+(`detect_leaks=0`) to take the default mode apart. ASan runs with its defaults (its leak
+check on, as on Linux by default). python3 runs with `PYTHONMALLOC=malloc` under every
+mode, glibc's too: every object through malloc, as a memory debugger is used.
 %(missing)s
 ### Reproduce
 
@@ -1187,6 +1049,8 @@ FILE` rewrites the baseline; do it on a quiet machine, with more repetitions (`-
         "date": date, "reps": reps, "elapsed": "%d min %d s of runs" % (elapsed // 60, elapsed % 60),
         "cmd": cmd, "tables": render_tables(table, workloads, modes, markdown=True),
         "targets": targets(table, workloads) or "(no figures)",
+        "targets14": targets_issue14(table, workloads, sizes) or "(no figures)",
+        "metrics": metrics_table(table, workloads, modes) or "(none in this run)",
         "anatomy": anatomy(table, workloads) or "(not measured in this run: it needs the core, checks, "
                                                 "nostacks and default modes)\n",
         "nproc": mach["nproc"], "cpu": mach["cpu"], "kernel": mach["kernel"], "maps": mach["max_map_count"],
