@@ -31,7 +31,7 @@ case $case in
     expect_status 23 $?
     expect "ERROR: dbgalloc: heap-buffer-overflow on address" "dbgalloc reported the overflow"
     expect "is located 0 bytes to the right of" "the report names the first byte past the block"
-    expect "SUMMARY: dbgalloc: heap-buffer-overflow in tlv::parse" "the summary names the parser"
+    expect "SUMMARY: dbgalloc: heap-buffer-overflow [^ ]*tlv.cpp:[0-9]* in tlv::parse" "the summary names the parser"
     expect "DEDUP_TOKEN: heap-buffer-overflow--tlv::parse" "the report carries a dedup token"
     expect "Test unit written to .*crash-" "libFuzzer saved the input"
     expect_file 'crash-*' "crash input saved"
@@ -52,7 +52,8 @@ case $case in
     expect_status 139 $?
     expect "ERROR: dbgalloc: heap-buffer-overflow on address 0x[0-9a-f]* at pc" "the fault is reported at its instruction"
     expect "^WRITE of size [0-9]* at 0x" "as a write, with its size"
-    expect "SUMMARY: dbgalloc: heap-buffer-overflow in tlv::parse" "the summary names the parser"
+    expect "SUMMARY: dbgalloc: heap-buffer-overflow .* in tlv::.*decode_string" "the summary names the inlined decoder"
+    expect "^    #1 0x[0-9a-f]* in tlv::parse.*tlv.cpp:[0-9]*$" "its caller is the next frame, at the same address"
     expect "Test unit written to .*crash-" "libFuzzer saved the input"
     expect_file 'crash-*' "crash input saved"
     ;;

@@ -109,6 +109,12 @@ bool interpret(Options* out, platform::TextBuffer& error) {
     return false;
   }
   out->report_json = format == "json";
+  std::string_view style(out->report_style.c_str());
+  if (style != "dbgalloc" && style != "asan") {
+    bad_value(error, "report_style", style, "dbgalloc or asan");
+    return false;
+  }
+  out->report_asan_style = style == "asan";
   std::string_view unwinder(out->unwinder.c_str());
   if (unwinder == "frame_pointer") out->unwinder_kind = 0;
   else if (unwinder == "cfi") out->unwinder_kind = 1;

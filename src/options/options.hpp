@@ -35,6 +35,7 @@ struct Options {
   bool guard_left = false;
   bool guard_random = false;  // guard_side=random: each guard block's side at random
   bool report_json = false;
+  bool report_asan_style = false;  // report_style=asan
   int unwinder_kind = 2;  // stacks::Unwinder
 };
 

@@ -149,7 +149,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
   bool leaked = counts.leaked_blocks() > 0;
   if (leaked) {
     out.text("\n=================================================================\n");
-    out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: dbgalloc: detected memory leaks\n");
+    out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: ").text(leak_tool_name()).text(": detected memory leaks\n");
   }
   std::size_t printed = 0;
   bool shown = false;
@@ -198,7 +198,7 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     print_totals(out, counts);
   }
   if (leaked) {
-    out.text("SUMMARY: dbgalloc: ").dec(counts.direct.bytes + counts.indirect.bytes).text(" byte(s) leaked in ")
+    out.text("SUMMARY: ").text(tool_name()).text(": ").dec(counts.direct.bytes + counts.indirect.bytes).text(" byte(s) leaked in ")
         .dec(counts.leaked_blocks()).text(" allocation(s).\n");
   }
 }

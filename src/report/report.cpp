@@ -11,6 +11,7 @@
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
+#include "report/frame_keys.hpp"
 #include "report/report_json.hpp"
 
 namespace dbgalloc::report {
@@ -110,33 +111,20 @@ void print_current(Out& out, const Finding& f) {
   }
 }
 
-// "func file:line" of the first frame, for the SUMMARY line.
-void append_top_frame(Out& out, const Finding& f) {
-  std::uintptr_t frames[1];
-  std::size_t n = 0;
-  if (f.frames != nullptr && f.frame_count > 0) {
-    frames[0] = f.frames[0];
-    n = 1;
-  } else {
-    n = stacks::lookup(f.current_stack, frames, 1);
+// " FILE:LINE in FUNCTION" of the first key frame (frame_keys.hpp), for the SUMMARY
+// line: the file before the function, as ASan prints it; " (MODULE+0xOFFSET) in
+// FUNCTION" without line information.
+void append_summary_frame(const stacks::FrameInfo& frame, void* context) {
+  auto* out = static_cast<platform::TextBuffer*>(context);
+  if (frame.file[0] != '\0' && frame.line != 0) {
+    out->character(' ').text(frame.file).character(':').dec(frame.line);
+  } else if (frame.module[0] != '\0') {
+    out->text(" (").text(frame.module).character('+').hex(frame.offset).character(')');
   }
-  // Found by a check with no program stack of its own: name the allocation site.
-  if (n == 0 && f.has_block) {
-    bool freed = f.header.state() != debug::State::live;
-    n = stacks::lookup(freed ? f.header.free_stack : f.header.alloc_stack, frames, 1);
-  }
-  if (n == 0) return;
-  platform::StackText<512> line;
-  stacks::print_frames(frames, 1, line, f.fault && f.frames != nullptr);
-  std::string_view text = line.view();
-  std::size_t in = text.find(" in ");
-  std::size_t start = in != std::string_view::npos ? in + 4 : text.find(" (");
-  if (start == std::string_view::npos) return;
-  std::string_view rest = text.substr(start);
-  while (!rest.empty() && (rest.back() == '\n' || rest.back() == ' ')) rest.remove_suffix(1);
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  out.text(" in ").text(rest);
+  if (frame.function[0] != '\0') out->text(" in ").text(frame.function);
 }
+
+void append_top_frame(Out& out, const Finding& f) { key_frames(f, 1, append_summary_frame, &out); }
 
 void describe_location(Out& out, const Finding& f) {
   std::uintptr_t begin = f.block_user;
@@ -159,7 +147,7 @@ void render_text(const Finding& f) {
   Out out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");
-  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error));
+  out.text("==").dec(pid).text("==ERROR: ").text(tool_name()).text(": ").text(class_name(f.error));
   const bool request = is_bad_request(f.error);
   if (request) {
     out.text(": ").text(f.note != nullptr ? f.note : "");
@@ -206,7 +194,7 @@ void render_deadly_signal(const Finding& f) {
   Out out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");
-  out.text("==").dec(pid).text("==ERROR: dbgalloc: ").text(class_name(f.error))
+  out.text("==").dec(pid).text("==ERROR: ").text(tool_name()).text(": ").text(class_name(f.error))
       .text(f.error == ErrorClass::stack_overflow ? " on address " : " on unknown address ").hex(f.address)
       .text(" (pc ").hex(f.pc).text(" bp ").hex(f.bp).text(" sp ").hex(f.sp).text(" T")
       .dec(static_cast<std::uint64_t>(platform::thread_id())).text(")\n");
@@ -248,11 +236,14 @@ void print_block_and_tail(Out& out, const Finding& f) {
   out.text("DEDUP_TOKEN: ");
   append_dedup_token(out, f);
   out.character('\n');
-  out.text("SUMMARY: dbgalloc: ").text(class_name(f.error));
+  out.text("SUMMARY: ").text(tool_name()).text(": ").text(class_name(f.error));
   append_top_frame(out, f);
   out.character('\n');
 }
 }  // namespace
+
+const char* tool_name() { return options::current().report_asan_style ? "AddressSanitizer" : "dbgalloc"; }
+const char* leak_tool_name() { return options::current().report_asan_style ? "LeakSanitizer" : "dbgalloc"; }
 
 const char* class_name(ErrorClass error) {
   switch (error) {

@@ -7,7 +7,7 @@
 //   allocated by thread T123 here:
 //       #0 ...
 //   freed by thread T123 here:          (when freed)
-//   SUMMARY: dbgalloc: heap-buffer-overflow in main
+//   SUMMARY: dbgalloc: heap-buffer-overflow file.c:12 in main
 //
 // Describing what went wrong (a Finding) is kept apart from printing it. Everything
 // formats into fixed buffers and goes out through write(2); symbolization runs inside
@@ -57,6 +57,12 @@ inline bool is_deadly_signal(ErrorClass error) {
 }
 
 const char* class_name(ErrorClass error);
+
+// The tool named in the ERROR: and SUMMARY: lines: "dbgalloc", or with report_style=asan
+// "AddressSanitizer" ("LeakSanitizer" for the leak report's ERROR: line), the names
+// ASan triage tools (ClusterFuzz's stack analyzer, asan_symbolize) key on.
+const char* tool_name();
+const char* leak_tool_name();
 
 struct Finding {
   ErrorClass error = ErrorClass::bad_free;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "platform/platform.hpp"
+#include "report/frame_keys.hpp"
 #include "stacks/frame_info.hpp"
 #include "stacks/stacks.hpp"
 
@@ -51,36 +52,41 @@ const char* state_name(debug::State state) {
   }
 }
 
-// The stack the report is about: where it was found, else (a check with no program
-// stack) the block's allocation or free stack, as the text SUMMARY line does.
-std::size_t current_frames(const Finding& f, std::uintptr_t* frames, bool* exact_first) {
-  *exact_first = false;
-  if (f.frames != nullptr && f.frame_count > 0) {
-    std::size_t n = f.frame_count < stacks::kMaxFrames ? f.frame_count : stacks::kMaxFrames;
-    std::memcpy(frames, f.frames, n * sizeof frames[0]);
-    *exact_first = f.fault;
-    return n;
-  }
-  return stacks::lookup(f.current_stack, frames, stacks::kMaxFrames);
+// "class--f0--f1--f2": the class and the first three key frames' function names (see
+// frame_keys.hpp), as sanitizers' DEDUP_TOKEN.
+void append_dedup_function(const stacks::FrameInfo& frame, void* context) {
+  auto* out = static_cast<platform::TextBuffer*>(context);
+  out->text("--");
+  append_json_escaped(*out, frame.function[0] != '\0' ? frame.function : frame.module);
 }
 
-// "class--f0--f1--f2": the class and up to three function names of the stack that
-// found the bug (or of the allocation stack), as sanitizers' DEDUP_TOKEN.
-void append_dedup_key(platform::TextBuffer& out, const Finding& f, const std::uintptr_t* frames, std::size_t n,
-                      bool exact_first) {
+// "key_frame": the frame the SUMMARY line names (frame_keys.hpp), where SARIF puts it.
+void append_key_member(const stacks::FrameInfo& frame, void* context) {
+  auto* out = static_cast<platform::TextBuffer*>(context);
+  out->text(",\"key_frame\":{\"function\":\"");
+  append_json_escaped(*out, frame.function);
+  out->character('"');
+  if (frame.file[0] != '\0' && frame.line != 0) {
+    out->text(",\"file\":\"");
+    append_json_escaped(*out, frame.file);
+    out->text("\",\"line\":").dec(frame.line);
+  }
+  if (frame.module[0] != '\0') {
+    out->text(",\"module\":\"");
+    append_json_escaped(*out, frame.module);
+    out->text("\",\"offset\":\"").hex(frame.offset).character('"');
+  }
+  out->character('}');
+}
+
+void append_key_frame(platform::TextBuffer& out, const Finding& f) {
+  if (out.size() > 2048) out.flush();
+  key_frames(f, 1, append_key_member, &out);
+}
+
+void append_dedup_key(platform::TextBuffer& out, const Finding& f) {
   out.text(class_name(f.error));
-  std::uintptr_t alloc[3];
-  if (n == 0 && f.has_block) {
-    n = stacks::lookup(f.header.alloc_stack, alloc, 3);
-    frames = alloc;
-    exact_first = false;
-  }
-  for (std::size_t i = 0; i < n && i < 3; ++i) {
-    stacks::FrameInfo info;
-    stacks::describe_frame(frames[i], exact_first && i == 0, &info);
-    out.text("--");
-    append_json_escaped(out, info.function[0] != '\0' ? info.function : info.module);
-  }
+  key_frames(f, 3, append_dedup_function, &out);
 }
 
 void append_stack_member(platform::TextBuffer& out, const char* key, stacks::StackId id) {
@@ -106,33 +112,49 @@ void append_json_escaped(platform::TextBuffer& out, std::string_view text) {
   }
 }
 
+namespace {
+struct JsonFrames {
+  platform::TextBuffer* out;
+  std::uintptr_t pc;
+  bool first;
+};
+
+// One frame object per source frame (inline levels included, marked "inlined").
+void append_json_frame(const stacks::FrameInfo& info, void* context) {
+  auto* frames = static_cast<JsonFrames*>(context);
+  platform::StackText<3072> piece;
+  if (!frames->first) piece.character(',');
+  frames->first = false;
+  piece.text("{\"pc\":\"").hex(frames->pc).character('"');
+  if (info.function[0] != '\0') {
+    piece.text(",\"function\":\"");
+    append_json_escaped(piece, info.function);
+    piece.character('"');
+  }
+  if (info.file[0] != '\0' && info.line != 0) {
+    piece.text(",\"file\":\"");
+    append_json_escaped(piece, info.file);
+    piece.text("\",\"line\":").dec(info.line);
+  }
+  if (info.module[0] != '\0') {
+    piece.text(",\"module\":\"");
+    append_json_escaped(piece, info.module);
+    piece.text("\",\"offset\":\"").hex(info.offset).character('"');
+  }
+  if (info.inlined) piece.text(",\"inlined\":true");
+  if (is_system_frame(info)) piece.text(",\"system\":true");
+  piece.character('}');
+  append_piece(*frames->out, piece, 4096);
+}
+}  // namespace
+
 void append_json_frames(platform::TextBuffer& out, const std::uintptr_t* frames, std::size_t count,
                         bool first_is_pc) {
   out.character('[');
+  JsonFrames state{&out, 0, true};
   for (std::size_t i = 0; i < count; ++i) {
-    stacks::FrameInfo info;
-    bool exact = first_is_pc && i == 0;
-    stacks::describe_frame(frames[i], exact, &info);
-    platform::StackText<3072> piece;
-    if (i > 0) piece.character(',');
-    piece.text("{\"pc\":\"").hex(frames[i]).character('"');
-    if (info.function[0] != '\0') {
-      piece.text(",\"function\":\"");
-      append_json_escaped(piece, info.function);
-      piece.character('"');
-    }
-    if (info.file[0] != '\0' && info.line != 0) {
-      piece.text(",\"file\":\"");
-      append_json_escaped(piece, info.file);
-      piece.text("\",\"line\":").dec(info.line);
-    }
-    if (info.module[0] != '\0') {
-      piece.text(",\"module\":\"");
-      append_json_escaped(piece, info.module);
-      piece.text("\",\"offset\":\"").hex(info.offset).character('"');
-    }
-    piece.character('}');
-    append_piece(out, piece, 4096);
+    state.pc = frames[i];
+    stacks::describe_levels(frames[i], first_is_pc && i == 0, append_json_frame, &state);
   }
   out.character(']');
 }
@@ -148,12 +170,7 @@ bool allocation_site(const Finding& f, platform::TextBuffer& out) {
   return true;
 }
 
-void append_dedup_token(platform::TextBuffer& out, const Finding& f) {
-  std::uintptr_t frames[stacks::kMaxFrames];
-  bool exact_first = false;
-  std::size_t n = current_frames(f, frames, &exact_first);
-  append_dedup_key(out, f, frames, n, exact_first);
-}
+void append_dedup_token(platform::TextBuffer& out, const Finding& f) { append_dedup_key(out, f); }
 
 void render_json(const Finding& f) {
   JsonOut out;
@@ -195,8 +212,10 @@ void render_json(const Finding& f) {
   bool exact_first = false;
   std::size_t n = current_frames(f, frames, &exact_first);
   out.text(",\"dedup_key\":\"");
-  append_dedup_key(out, f, frames, n, exact_first);
-  out.text("\",\"frames\":");
+  append_dedup_key(out, f);
+  out.character('"');
+  append_key_frame(out, f);
+  out.text(",\"frames\":");
   append_json_frames(out, frames, n, exact_first);
   if (f.has_block) {
     append_stack_member(out, "alloc_frames", f.header.alloc_stack);

@@ -102,7 +102,35 @@ bool describe_frame(std::uintptr_t pc, bool exact_pc, FrameInfo* out) {
   copy_text(out->function, sizeof out->function, symbol.function);
   copy_text(out->file, sizeof out->file, symbol.file);
   out->line = symbol.line;
+  out->inlined = false;
   return known || symbol.function[0] != '\0';
+}
+
+namespace {
+struct LevelDescriber {
+  FrameInfo* frame;  // module and offset filled once, names per level
+  FrameVisitor visit;
+  void* context;
+};
+
+void describe_level(const Symbol& symbol, bool inlined, void* context) {
+  auto* describer = static_cast<LevelDescriber*>(context);
+  FrameInfo& frame = *describer->frame;
+  copy_text(frame.function, sizeof frame.function, symbol.function);
+  copy_text(frame.file, sizeof frame.file, symbol.file);
+  frame.line = symbol.line;
+  frame.inlined = inlined;
+  describer->visit(frame, describer->context);
+}
+}  // namespace
+
+std::size_t describe_levels(std::uintptr_t pc, bool exact_pc, FrameVisitor visit, void* context) {
+  platform::InternalScope internal;
+  FrameInfo frame;
+  frame.offset = 0;
+  module_of(pc, frame.module, sizeof frame.module, &frame.offset);
+  LevelDescriber describer{&frame, visit, context};
+  return symbolize_levels(exact_pc ? pc : pc - 1, describe_level, &describer);
 }
 
 }  // namespace dbgalloc::stacks

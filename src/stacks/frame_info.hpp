@@ -18,12 +18,20 @@ struct FrameInfo {
   std::size_t line;     // 0 when unknown
   char module[256];     // base name of the module; "" when no module holds pc
   std::uintptr_t offset;  // pc - the module's load bias
+  bool inlined;         // an inline level inside the next frame (same pc)
 };
 
 // Describes the frame at `pc` (a return address, looked up at pc - 1, unless exact_pc).
 // Runs libbacktrace inside platform::InternalScope: report time only. False when
 // not even a module is known.
+// An address in inlined code stands for several source frames; this describes the
+// function that holds the code (the outermost level).
 bool describe_frame(std::uintptr_t pc, bool exact_pc, FrameInfo* out);
+
+// Every source frame at `pc`, innermost inline level first, as the text reports print
+// them: visit(frame, context) once per level. Returns the number of levels.
+using FrameVisitor = void (*)(const FrameInfo& frame, void* context);
+std::size_t describe_levels(std::uintptr_t pc, bool exact_pc, FrameVisitor visit, void* context);
 
 // The module holding `pc` and pc's offset in it (name as above). No allocation, no
 // symbolization: dl_iterate_phdr only. False when no loaded module holds pc.

@@ -6,7 +6,11 @@
 // names go into fixed buffers, so a report needs no memory of the program's heap but
 // __cxa_demangle's, inside platform::InternalScope. Return addresses are looked up at
 // pc - 1, the call instruction, so the line is the call's and not the next statement's.
+// An address in inlined code prints one frame per inline level, innermost first.
 #include <dlfcn.h>
+#include <unistd.h>
+
+#include <string_view>
 
 #include "platform/reentry.hpp"
 #include "stacks/stacks.hpp"
@@ -19,49 +23,69 @@ namespace {
 // One frame's line; a longer one (huge template names) is cut, never overflowed.
 constexpr std::size_t kLineBytes = 1024;
 
-std::string_view base_name(const char* path) {
-  std::string_view view(path);
-  std::size_t slash = view.rfind('/');
-  return slash == std::string_view::npos ? view : view.substr(slash + 1);
+// "(/full/path/module+0xOFFSET)", as ASan prints a frame it cannot symbolize, so that
+// asan_symbolize and similar tools can find the file. The main program, which the loader
+// names "", by /proc/self/exe.
+std::string_view base_name(std::string_view path) {
+  std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
 void print_module_offset(std::uintptr_t pc, platform::TextBuffer& out) {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(pc), &info) != 0 && info.dli_fname != nullptr) {
-    const char* name = info.dli_fname[0] != 0 ? info.dli_fname : "<main>";
-    out.text("(").text(base_name(name)).text("+");
+    char exe[512];
+    std::string_view name = info.dli_fname;
+    // The main program goes by the path it was started as (argv[0], maybe relative).
+    if (name.empty() || name[0] != '/') {
+      ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
+      std::string_view self(exe, n > 0 ? static_cast<std::size_t>(n) : 0);
+      if (!self.empty() && (name.empty() || base_name(name) == base_name(self))) name = self;
+      if (name.empty()) name = "<main>";
+    }
+    out.text("(").text(name).text("+");
     out.hex(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)).text(")");
   } else {
     out.text("(<unknown module>)");
   }
 }
 
-void print_frame(std::size_t index, std::uintptr_t pc, bool exact, platform::TextBuffer& out) {
-  out.text("    #").dec(index).character(' ').hex(pc);
-  Symbol symbol;
-  symbolize(exact ? pc : pc - 1, &symbol);
-  if (symbol.function[0] != '\0') out.text(" in ").text(symbol.function);
+struct FramePrinter {
+  std::size_t index;       // the next frame number
+  std::uintptr_t pc;       // as captured (printed), not as looked up
+  platform::TextBuffer* out;
+};
+
+// One line per source frame; inline levels share their address, as ASan prints them.
+void print_level(const Symbol& symbol, bool, void* context) {
+  auto* printer = static_cast<FramePrinter*>(context);
+  platform::StackText<kLineBytes> line;
+  line.text("    #").dec(printer->index++).character(' ').hex(printer->pc);
+  if (symbol.function[0] != '\0') line.text(" in ").text(symbol.function);
   if (symbol.file[0] != '\0' && symbol.line != 0) {
-    out.character(' ').text(symbol.file).character(':').dec(symbol.line);
+    line.character(' ').text(symbol.file).character(':').dec(symbol.line);
   } else {
-    out.character(' ');
-    print_module_offset(pc, out);
+    line.character(' ');
+    print_module_offset(printer->pc, line);
   }
-  out.character('\n');
+  line.character('\n');
+  // TextBuffer does not tell its free room, so whatever the caller formatted so far
+  // goes out before each frame; the last line stays for the caller to flush.
+  platform::TextBuffer& out = *printer->out;
+  if (out.size() > 0) out.flush();
+  out.text(line.view());
+  if (line.truncated()) out.text("...\n");
 }
 
 }  // namespace
 
 void print_frames(const std::uintptr_t* frames, std::size_t count, platform::TextBuffer& out, bool first_is_pc) {
   platform::InternalScope internal;
+  FramePrinter printer{0, 0, &out};
   for (std::size_t i = 0; i < count; ++i) {
-    platform::StackText<kLineBytes> line;
-    print_frame(i, frames[i], first_is_pc && i == 0, line);
-    // TextBuffer does not tell its free room, so whatever the caller formatted so far
-    // goes out before each frame; the last line stays for the caller to flush.
-    if (out.size() > 0) out.flush();
-    out.text(line.view());
-    if (line.truncated()) out.text("...\n");
+    printer.pc = frames[i];
+    bool exact = first_is_pc && i == 0;
+    symbolize_levels(exact ? frames[i] : frames[i] - 1, print_level, &printer);
   }
 }
 

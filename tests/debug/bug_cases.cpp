@@ -32,6 +32,8 @@ __attribute__((noinline)) void store_eight_past(char* p, std::size_t size) {
   memcpy(p + size, &value, sizeof value);  // one 8-byte store at -O1
 }
 __attribute__((noinline)) std::size_t length_of(const char* p) { return strlen(p); }
+const char* volatile long_tail = "world, again";  // volatile: strcat stays a call into libc
+__attribute__((noinline)) void append_tail(char* p) { strcat(p, long_tail); }
 
 int check_heap() {
   auto check = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "dbgalloc_check_heap"));
@@ -46,6 +48,11 @@ int run(const std::string& name) {
   if (name == "overflow_at_free") {
     char* p = allocate_thirteen();
     write_one_past(p, 13);
+    release_block(p);
+  } else if (name == "strcat_overflow_at_free") {
+    char* p = allocate_thirteen();
+    strcpy(p, "hello");
+    append_tail(p);  // 5 + 12 + 1 bytes into 13, by libc's strcat
     release_block(p);
   } else if (name == "underflow_at_free") {
     char* p = allocate_thirteen();

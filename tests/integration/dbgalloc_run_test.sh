@@ -38,6 +38,14 @@ contains() {  # contains DESCRIPTION FILE PATTERN
     failed=1
   fi
 }
+lacks() {  # lacks DESCRIPTION FILE PATTERN
+  if ! grep -q -- "$3" "$2"; then
+    echo "ok: $1"
+  else
+    printf 'FAIL: %s: "%s" in:\n' "$1" "$3"; sed 's/^/  | /' "$2"
+    failed=1
+  fi
+}
 
 # Flags to options, exit status passed through, preload active.
 "$run" --print-stats -- bash -c 'printf "%s\n" "$DBGALLOC_OPTIONS"; exit 7' >"$tmp/out" 2>"$tmp/err"
@@ -118,14 +126,20 @@ for case in overflow_at_free overflow_at_exit overflow_at_realloc; do
   contains "--pinpoint $case: the first report is shown, with its allocation site" "$tmp/err" '^allocation site: bug_cases+0x'
   contains "--pinpoint $case: re-runs with guard_sites" "$tmp/err" 'running again with guard_sites=bug_cases+0x[0-9a-f]*:guard_side=right:guard_alignment=1'
   contains "--pinpoint $case: the second report is at the write" "$tmp/err" 'WRITE of size 1 at 0x'
-  contains "--pinpoint $case: ... and names the writing function" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_one_past'
+  contains "--pinpoint $case: ... and names the writing function" "$tmp/err" 'the access itself: [^ ]*bug_cases.cpp:[0-9]* in .*write_one_past'
 done
 "$run" --pinpoint -- "$bug_cases" underflow_at_free >"$tmp/out" 2>"$tmp/err"
 contains "--pinpoint: an underflow re-runs with the guard page on the left" "$tmp/err" 'guard_side=left'
-contains "--pinpoint: ... and names the writing function" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_one_before'
+contains "--pinpoint: ... and names the writing function" "$tmp/err" 'the access itself: [^ ]*bug_cases.cpp:[0-9]* in .*write_one_before'
 "$run" --pinpoint --quarantine-mb=1 -- "$bug_cases" use_after_free_write >"$tmp/out" 2>"$tmp/err"
 contains "--pinpoint: a write after free found at eviction ..." "$tmp/err" 'heap-use-after-free of a block allocated at'
-contains "--pinpoint: ... is caught at the write" "$tmp/err" 'the access itself: #0 0x[0-9a-f]* in .*write_after_free'
+contains "--pinpoint: ... is caught at the write" "$tmp/err" 'the access itself: [^ ]*bug_cases.cpp:[0-9]* in .*write_after_free'
+# A string function's overflow: the pinpointed access is the program's call to strcat,
+# not libc's CPU-specific variant (__strcat_evex, __strcat_avx2, ...).
+"$run" --pinpoint -- "$bug_cases" strcat_overflow_at_free >"$tmp/out" 2>"$tmp/err"
+contains "--pinpoint: a strcat overflow ..." "$tmp/err" 'WRITE of size [0-9]* at 0x'
+contains "--pinpoint: ... names the program's caller" "$tmp/err" 'the access itself: [^ ]*bug_cases.cpp:[0-9]* in .*append_tail'
+lacks "--pinpoint: ... and no libc variant in the keys" "$tmp/err" '^\(SUMMARY\|DEDUP_TOKEN\|dbgalloc-run\).*__strcat'
 "$run" --guard-sites=bug_cases -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
 check "a malformed guard_sites is refused (status 1)" 1 $?
 contains "... saying what it accepts" "$tmp/err" "for option 'guard_sites': expected a comma-separated list of MODULE+0xOFFSET"
@@ -142,8 +156,8 @@ contains "--pinpoint on a clean program says so" "$tmp/err" 'no report, nothing 
 # the first run, the underread (before it in the program) by the second.
 "$run" --both-sides --guard-alignment=1 -- "$bug_cases" read_both_ends >"$tmp/out" 2>"$tmp/err"
 check "--both-sides: the exit status is the first run's (a fault)" 139 $?
-contains "--both-sides: the right-side run reports the overread" "$tmp/err" 'both-sides: guard pages on the right (status 139): 1 heap-buffer-overflow in .*read_one_past'
-contains "--both-sides: the left-side run reports the underread" "$tmp/err" 'both-sides: guard pages on the left (status 139): 1 heap-buffer-underflow in .*read_one_before'
+contains "--both-sides: the right-side run reports the overread" "$tmp/err" 'both-sides: guard pages on the right (status 139): 1 heap-buffer-overflow .*bug_cases.cpp:[0-9]* in .*read_one_past'
+contains "--both-sides: the left-side run reports the underread" "$tmp/err" 'both-sides: guard pages on the left (status 139): 1 heap-buffer-underflow .*bug_cases.cpp:[0-9]* in .*read_one_before'
 contains "--both-sides: both reports are shown" "$tmp/err" 'is located 1 bytes to the left of 13-byte region'
 "$run" --both-sides -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
 check "--both-sides on a clean program exits 0" 0 $?

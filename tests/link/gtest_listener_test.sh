@@ -44,4 +44,10 @@ contains "the overflowing test is the failed one" "$tmp/out" '\[  FAILED  \] Lis
 
 contains "the failure is the heap check's" "$tmp/out" 'dbgalloc: the heap check failed after this test'
 contains "with the overflow report" "$tmp/out" 'ERROR: dbgalloc: heap-buffer-overflow'
+# The check ran inside the listener: SUMMARY and DEDUP_TOKEN name the test's own code
+# (where the block was allocated), never the listener.
+contains "the summary names the test's allocating line" "$tmp/out" \
+  'SUMMARY: dbgalloc: heap-buffer-overflow [^ ]*gtest_listener_cases.cpp:[0-9]* in .*overflow_of_a_live_block'
+contains "so does the dedup token" "$tmp/out" 'DEDUP_TOKEN: heap-buffer-overflow--.*overflow_of_a_live_block'
+lacks "the listener is blamed nowhere" "$tmp/out" '^\(SUMMARY\|DEDUP_TOKEN\):.*\(gtest.hpp\|dbgalloc::gtest\)'
 exit $failed
