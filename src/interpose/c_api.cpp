@@ -205,22 +205,24 @@ DBGALLOC_BODY void* realloc_body(void* p, std::size_t bytes, std::uintptr_t call
 }
 }  // namespace
 
-DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
+namespace {
+// The aligned functions and reallocarray: bodies as malloc's, for the same reason.
+DBGALLOC_BODY void* reallocarray_body(void* p, std::size_t count, std::size_t size, std::uintptr_t caller) noexcept {
   std::size_t bytes = 0;
   if (__builtin_mul_overflow(count, size, &bytes)) {
-    return dbgalloc::debug::refuse_request(BadRequest::reallocarray_overflow, count, size, caller_pc());
+    return dbgalloc::debug::refuse_request(BadRequest::reallocarray_overflow, count, size, caller);
   }
-  return reallocate_malloc(p, bytes, caller_pc());
+  return reallocate_malloc(p, bytes, caller);
 }
 
-DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
+DBGALLOC_BODY int posix_memalign_body(void** out, std::size_t alignment, std::size_t bytes, std::uintptr_t caller) noexcept {
   int saved = errno;
   if (!is_power_of_two(alignment) || alignment % sizeof(void*) != 0) {
-    dbgalloc::debug::refuse_request(BadRequest::posix_memalign_alignment, alignment, bytes, caller_pc());
+    dbgalloc::debug::refuse_request(BadRequest::posix_memalign_alignment, alignment, bytes, caller);
     errno = saved;  // posix_memalign returns its error, errno untouched
     return EINVAL;
   }
-  void* p = allocate_malloc(bytes, alignment, caller_pc());
+  void* p = allocate_malloc(bytes, alignment, caller);
   if (p == nullptr) {
     errno = saved;
     return ENOMEM;
@@ -229,37 +231,80 @@ DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_
   return 0;
 }
 
-DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
+DBGALLOC_BODY void* aligned_alloc_body(std::size_t alignment, std::size_t bytes, std::uintptr_t caller) noexcept {
   if (!is_power_of_two(alignment)) {
-    return dbgalloc::debug::refuse_request(BadRequest::aligned_alloc_alignment, alignment, bytes, caller_pc());
+    return dbgalloc::debug::refuse_request(BadRequest::aligned_alloc_alignment, alignment, bytes, caller);
   }
-  return allocate_malloc(bytes, alignment, caller_pc());
+  return allocate_malloc(bytes, alignment, caller);
 }
 
-DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
+DBGALLOC_BODY void* memalign_body(std::size_t alignment, std::size_t bytes, std::uintptr_t caller) noexcept {
   // glibc rounds a non-power-of-two alignment up instead of failing; reported (and
   // refused) only when the program asked for reports.
   if (alignment > (std::size_t{1} << 40) ||
       (!is_power_of_two(alignment) && !dbgalloc::options::current().allocator_may_return_null)) {
-    return dbgalloc::debug::refuse_request(BadRequest::memalign_alignment, alignment, bytes, caller_pc());
+    return dbgalloc::debug::refuse_request(BadRequest::memalign_alignment, alignment, bytes, caller);
   }
   std::size_t rounded = 1;
   while (rounded < alignment) rounded <<= 1;
-  return allocate_malloc(bytes, rounded, caller_pc());
+  return allocate_malloc(bytes, rounded, caller);
 }
 
-DBGALLOC_EXPORT void* valloc(std::size_t bytes) {
-  return allocate_malloc(bytes, dbgalloc::platform::page_size(), caller_pc());
+DBGALLOC_BODY void* valloc_body(std::size_t bytes, std::uintptr_t caller) noexcept {
+  return allocate_malloc(bytes, dbgalloc::platform::page_size(), caller);
 }
 
-DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
+DBGALLOC_BODY void* pvalloc_body(std::size_t bytes, std::uintptr_t caller) noexcept {
   std::size_t page = dbgalloc::platform::page_size();
   std::size_t rounded = 0;
   if (__builtin_add_overflow(bytes, page - 1, &rounded)) {
-    return dbgalloc::debug::refuse_request(BadRequest::pvalloc_overflow, bytes, page, caller_pc());
+    return dbgalloc::debug::refuse_request(BadRequest::pvalloc_overflow, bytes, page, caller);
   }
   rounded &= ~(page - 1);
-  return allocate_malloc(rounded == 0 ? page : rounded, page, caller_pc());
+  return allocate_malloc(rounded == 0 ? page : rounded, page, caller);
+}
+}  // namespace
+
+DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* moved = reallocarray_body(p, count, size, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return moved;
+}
+
+DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  int result = posix_memalign_body(out, alignment, bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return result;
+}
+
+DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = aligned_alloc_body(alignment, bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = memalign_body(alignment, bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+DBGALLOC_EXPORT void* valloc(std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = valloc_body(bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = pvalloc_body(bytes, caller_pc());
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
 }
 
 DBGALLOC_EXPORT std::size_t malloc_usable_size(void* p) {

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "debug/allocator.hpp"
+#include "interpose/cancel.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/internal_heap.hpp"
 #include "interpose/runtime.hpp"
@@ -20,38 +21,51 @@ namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;
 using dbgalloc::debug::Kind;
 
+// Never inlined and noexcept, as malloc's bodies (c_api.cpp): they run with
+// asynchronous cancellation deferred (cancel.hpp), and the frames a cancellation
+// unwinds through (the exported operators, allocate_or_throw) hold no lock and catch
+// nothing.
+#define DBGALLOC_BODY __attribute__((noinline))
+
 namespace {
-void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
+// One attempt: the block, or nullptr.
+DBGALLOC_BODY void* try_allocate(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
   dbgalloc::interpose::ensure_started();
-  dbgalloc::debug::Request request;
-  request.bytes = bytes;
-  request.alignment = alignment;
-  request.kind = kind;
-  request.aligned_new = alignment != 0;
-  request.caller = caller;
+  void* p = nullptr;
+  if (dbgalloc::interpose::stepped_aside()) {
+    p = dbgalloc::interpose::forward_allocate(bytes, alignment, false);
+  } else if (dbgalloc::platform::in_internal_code() && (p = internal_heap::allocate(bytes, alignment)) != nullptr) {
+    return p;  // dbgalloc's own code: never the program's heap
+  } else if (signal_heap::nested()) {
+    p = signal_heap::allocate(bytes, alignment, false);
+  } else {
+    dbgalloc::debug::Request request;
+    request.bytes = bytes;
+    request.alignment = alignment;
+    request.kind = kind;
+    request.aligned_new = alignment != 0;
+    request.caller = caller;
+    signal_heap::Scope inside;
+    p = dbgalloc::debug::allocate(request);
+  }
+  if (p != nullptr) dbgalloc::interpose::after_allocation(p, bytes);
+  return p;
+}
+
+// The standard's loop: the new handler between attempts, bad_alloc without one.
+void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
   for (;;) {
-    void* p = nullptr;
-    if (dbgalloc::interpose::stepped_aside()) {
-      p = dbgalloc::interpose::forward_allocate(bytes, alignment, false);
-    } else if (dbgalloc::platform::in_internal_code() && (p = internal_heap::allocate(bytes, alignment)) != nullptr) {
-      return p;  // dbgalloc's own code: never the program's heap
-    } else if (signal_heap::nested()) {
-      p = signal_heap::allocate(bytes, alignment, false);
-    } else {
-      signal_heap::Scope inside;
-      p = dbgalloc::debug::allocate(request);
-    }
-    if (p != nullptr) {
-      dbgalloc::interpose::after_allocation(p, bytes);
-      return p;
-    }
+    int previous = dbgalloc::interpose::cancel::defer();
+    void* p = try_allocate(bytes, alignment, kind, caller);
+    dbgalloc::interpose::cancel::restore(previous);
+    if (p != nullptr) return p;
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
     handler();
   }
 }
 
-void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
+DBGALLOC_BODY void* nothrow_body(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
   try {
     return allocate_or_throw(bytes, alignment, kind, caller);
   } catch (...) {
@@ -59,8 +73,15 @@ void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std:
   }
 }
 
-void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
-  if (p == nullptr) return;
+// Its catch must never meet a cancellation's unwind: the whole call runs deferred.
+inline void* allocate_nothrow(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = nothrow_body(bytes, alignment, kind, caller);
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+DBGALLOC_BODY void release_body(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
   if (dbgalloc::interpose::stepped_aside() && dbgalloc::interpose::free_if_foreign(p)) return;
   dbgalloc::interpose::ensure_started();
   if (internal_heap::owns(p)) return internal_heap::release(p);
@@ -72,6 +93,13 @@ void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t
   }
   signal_heap::Scope inside;
   dbgalloc::debug::deallocate(p, kind, sized, aligned, caller);
+}
+
+inline void release(void* p, Kind kind, std::size_t sized, bool aligned, std::uintptr_t caller) noexcept {
+  if (p == nullptr) return;
+  int previous = dbgalloc::interpose::cancel::defer();
+  release_body(p, kind, sized, aligned, caller);
+  dbgalloc::interpose::cancel::restore(previous);
 }
 
 std::size_t align_of(std::align_val_t alignment) { return static_cast<std::size_t>(alignment); }

@@ -1,7 +1,8 @@
 // Signals inside the allocator: malloc and free from a signal handler that interrupted
 // malloc or free on the same thread are served from the signal heap, never a hang (a
-// hang fails by meson's timeout); asynchronous cancellation inside malloc, free, calloc
-// and realloc neither aborts the process nor leaves a lock held (interpose/cancel.hpp).
+// hang fails by meson's timeout); asynchronous cancellation inside any allocation
+// function (C, operator new/delete, aligned) neither aborts the process nor leaves a
+// lock held (interpose/cancel.hpp).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -36,13 +37,29 @@ TEST(SignalReentry, a_handler_that_allocates_while_malloc_is_interrupted_complet
   EXPECT_FALSE(has(run, "ERROR")) << run.output;
 }
 
-TEST(AsyncCancel, threads_cancelled_asynchronously_inside_the_allocator_end_cleanly) {
+// `kind`: the allocation functions the cancelled loop calls (async_cancel_cases.cpp).
+void expect_clean_cancellations(const std::string& kind) {
   // Their blocks are lost with them: the leak check is left out of this test.
-  Outcome run = test_support::run({cancel_cases_path, "50"},
+  Outcome run = test_support::run({cancel_cases_path, "50", kind},
                                   {{"LD_PRELOAD", preload_path}, {"DBGALLOC_OPTIONS", "detect_leaks=0"}});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(has(run, "50 of 50 threads cancelled")) << run.output;
   EXPECT_FALSE(has(run, "terminate")) << run.output;
+  EXPECT_FALSE(has(run, "FATAL")) << run.output;
+}
+
+TEST(AsyncCancel, threads_cancelled_asynchronously_inside_malloc_and_free_end_cleanly) {
+  expect_clean_cancellations("c");
+}
+
+// Before: 'terminate called without an active exception' (a noexcept delete unwound).
+TEST(AsyncCancel, threads_cancelled_asynchronously_inside_new_and_delete_end_cleanly) {
+  expect_clean_cancellations("cxx");
+}
+
+// Before: 'FATAL: exception not rethrown' (nothrow new caught the cancellation's unwind).
+TEST(AsyncCancel, threads_cancelled_asynchronously_inside_aligned_allocation_end_cleanly) {
+  expect_clean_cancellations("aligned");
 }
 
 }  // namespace
