@@ -85,6 +85,21 @@ case $case in
     expect "FREE\[0\] *0x[0-9a-f]*" "frees are traced"
     expect "MallocFreeTracer: STOP 3 3 (same)" "3 mallocs and 3 frees per run"
     ;;
+  deadly_null | deadly_fpe)
+    # deadly_signal_fuzzer on its crashing seed: dbgalloc's handler reports the signal,
+    # runs the death callback (libFuzzer saves the input) and re-raises it.
+    if [ "$case" = deadly_null ]; then input=null_write signal=SEGV status=139 function=write_through
+    else input=divide_by_zero signal=FPE status=136 function=divide; fi
+    cp "$src/inputs/$input" "$work/corpus/"
+    "$fuzzer" -runs=10 -detect_leaks=0 -artifact_prefix="$work/artifacts/" "$work/corpus" > "$log" 2>&1
+    expect_status $status $?
+    expect "ERROR: dbgalloc: $signal on unknown address" "dbgalloc reported the $signal"
+    expect "#0 0x[0-9a-f]* in .*$function" "its stack starts in the faulting function"
+    expect "in LLVMFuzzerTestOneInput" "and reaches the target"
+    expect "SUMMARY: dbgalloc: $signal in .*$function" "the summary names the function"
+    expect "Test unit written to .*crash-" "libFuzzer saved the input"
+    expect_file 'crash-*' "crash input saved"
+    ;;
   *)
     echo "unknown case $case"
     exit 2

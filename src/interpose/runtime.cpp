@@ -2,6 +2,7 @@
 #include "interpose/internal_heap.hpp"
 #include "interpose/signal_heap.hpp"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -114,24 +115,49 @@ void print_stats() {
 }
 
 namespace {
+// _exit skips stdio's flush: what the program wrote to any stream (stdout, a file it
+// fopen'd) but stdio still holds would be lost. At a normal exit (not inside malloc,
+// not in a signal handler) flushing is safe, as exit() itself would: every stream on
+// glibc's list, under the list's lock as exit() takes it. fflush(NULL) would also
+// wait for each stream's lock, and a stream another thread holds (one blocked reading
+// stdin holds its lock) would hang it: such a stream is left as it is.
+struct StreamList {
+  FILE** all = nullptr;  // glibc's _IO_list_all (its streams, linked by _chain)
+  void (*lock)() = nullptr;
+  void (*unlock)() = nullptr;
+};
+StreamList stream_list;
+
+void find_stream_list() {
+  stream_list.all = reinterpret_cast<FILE**>(dlsym(RTLD_DEFAULT, "_IO_list_all"));
+  stream_list.lock = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "_IO_list_lock"));
+  stream_list.unlock = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "_IO_list_unlock"));
+}
+
+void flush_if_free(FILE* stream) {
+  if (stream == nullptr || ftrylockfile(stream) != 0) return;
+  fflush_unlocked(stream);
+  funlockfile(stream);
+}
+
+void flush_program_output() {
+  if (stream_list.all == nullptr || stream_list.lock == nullptr || stream_list.unlock == nullptr) {
+    flush_if_free(stdout);
+    flush_if_free(stderr);
+    return;
+  }
+  stream_list.lock();
+  for (FILE* stream = *stream_list.all; stream != nullptr; stream = stream->_chain) flush_if_free(stream);
+  stream_list.unlock();
+}
+
 __attribute__((constructor(101))) void on_load() {
   if (step_aside_if_tool_present()) return;  // ASan, MSan, TSan or valgrind owns malloc
   ensure_started();
   report::install_fault_handler();
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-}
-
-// _exit skips stdio's flush: what the program printed but stdio still holds would be
-// lost. At a normal exit (not inside malloc, not in a signal handler) flushing is
-// safe, but a stream another thread holds (one blocked reading stdin holds its lock)
-// would hang fflush(NULL): stdout and stderr are flushed when their lock is free.
-void flush_program_output() {
-  for (FILE* stream : {stdout, stderr}) {
-    if (stream == nullptr || ftrylockfile(stream) != 0) continue;
-    fflush_unlocked(stream);
-    funlockfile(stream);
-  }
+  find_stream_list();
 }
 
 __attribute__((destructor(101))) void on_unload() {

@@ -117,8 +117,11 @@ Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std
     errno = ENOMEM;
     return nullptr;
   }
-  // A heap block mapped on its own is the program's memory: accounted, as glibc's are.
-  auto* raw = static_cast<char*>(kind == SpanKind::direct ? platform::map_accounted(total) : platform::map(total));
+  // A heap block mapped on its own and a guard block (or slab of them) are the
+  // program's memory: accounted, as glibc's are, so a request the machine cannot back
+  // fails at once instead of succeeding lazily.
+  bool programs = kind == SpanKind::direct || kind == SpanKind::guard_block;
+  auto* raw = static_cast<char*>(programs ? platform::map_accounted(total) : platform::map(total));
   if (raw == nullptr) {
     ++stats_.map_failures;
     recycle_descriptor(span);

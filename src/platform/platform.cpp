@@ -1,6 +1,7 @@
 #include "platform/platform.hpp"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -170,14 +171,33 @@ bool redirected_stderr(const struct stat& st) {
 // The start-up stderr, when fd 2 is closed (coreutils close it at exit) or is now
 // something else: a terminal or a file is opened again by name, written to when it is
 // still the same object, and closed at once. A pipe or socket cannot be reopened.
-void write_to_original_stderr(const char* data, std::size_t size) {
+bool write_to_original_stderr(const char* data, std::size_t size) {
   std::uint32_t mode = stderr_mode.load(std::memory_order_relaxed);
-  if (stderr_path[0] != '/' || !(S_ISCHR(mode) || S_ISREG(mode))) return;
+  if (stderr_path[0] != '/' || !(S_ISCHR(mode) || S_ISREG(mode))) return false;
   int fd = open(stderr_path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return;
+  if (fd < 0) return false;
   struct stat st{};
-  if (fstat(fd, &st) == 0 && same(stderr_identity, st)) write_all(fd, data, size);
+  bool written = fstat(fd, &st) == 0 && same(stderr_identity, st);
+  if (written) write_all(fd, data, size);
   close(fd);
+  return written;
+}
+
+struct Message {
+  const char* data;
+  std::size_t size;
+  bool written;
+};
+
+// Descriptor `fd` when it is open for writing on the start-up stderr.
+void write_if_original_stderr(int fd, void* context) {
+  auto* message = static_cast<Message*>(context);
+  struct stat st{};
+  if (message->written || fd == 2 || fstat(fd, &st) != 0 || !same(stderr_identity, st)) return;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1 || (flags & O_ACCMODE) == O_RDONLY) return;  // a pipe's read end has its inode too
+  write_all(fd, message->data, message->size);
+  message->written = true;
 }
 
 void write_to_stderr(const char* data, std::size_t size) {
@@ -186,7 +206,11 @@ void write_to_stderr(const char* data, std::size_t size) {
     write_all(2, data, size);
     return;
   }
-  write_to_original_stderr(data, size);
+  if (write_to_original_stderr(data, size)) return;
+  // A pipe or socket cannot be reopened, but is often still open on another
+  // descriptor (stdout, when the program ran with 2>&1).
+  Message message{data, size, false};
+  for_each_number_in("/proc/self/fd", write_if_original_stderr, &message);
 }
 }  // namespace
 
@@ -228,6 +252,27 @@ void remember_stderr() {
     stderr_path[n > 0 ? n : 0] = '\0';
   }
   errno = saved;
+}
+
+bool for_each_number_in(const char* directory, void (*visit)(int number, void* context), void* context) {
+  int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  alignas(8) char buffer[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    for (long offset = 0; offset < n;) {
+      auto* entry = reinterpret_cast<dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      const char* name = entry->d_name;
+      if (name[0] < '0' || name[0] > '9') continue;
+      int number = 0;
+      for (; *name >= '0' && *name <= '9'; ++name) number = number * 10 + (*name - '0');
+      if (number != fd) visit(number, context);
+    }
+  }
+  close(fd);
+  return true;
 }
 
 bool secure_execution() { return getauxval(AT_SECURE) != 0; }

@@ -47,6 +47,11 @@ int thread_id();
 void forget_thread_id();
 int process_id();
 
+// Calls visit with each entry of `directory` named by a number (/proc/self/task,
+// /proc/self/fd), read with getdents64 into a stack buffer: no allocation. False when
+// the directory cannot be opened.
+bool for_each_number_in(const char* directory, void (*visit)(int number, void* context), void* context);
+
 // write(2) loop that survives EINTR and short writes.
 void write_all(int fd, const char* data, std::size_t size);
 // Reports go to the descriptor set with set_report_fd (a log file, or the program's
@@ -55,7 +60,9 @@ void write_all(int fd, const char* data, std::size_t size);
 // its own: stderr is fd 2 while it is the start-up stderr or a redirection of it
 // (a write-only descriptor or a terminal); when the program closed fd 2 or put its own
 // data there, the start-up stderr is reopened by name if it was a terminal or a file,
-// and otherwise the report is dropped rather than written into the program's file.
+// and otherwise (a pipe or socket) the report goes to another descriptor of the process
+// still open on it (stdout, with 2>&1), or is dropped rather than written into the
+// program's file.
 void write_report(const char* data, std::size_t size);
 // The descriptor set, or 2.
 int report_fd();

@@ -191,24 +191,7 @@ void pause_briefly() {
 }  // namespace
 
 bool for_each_thread_id(void (*visit)(int tid, void* context), void* context) {
-  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  alignas(8) char buffer[4096];
-  for (;;) {
-    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    for (long offset = 0; offset < n;) {
-      auto* entry = reinterpret_cast<dirent64*>(buffer + offset);
-      offset += entry->d_reclen;
-      const char* name = entry->d_name;
-      if (name[0] < '0' || name[0] > '9') continue;
-      int tid = 0;
-      for (; *name >= '0' && *name <= '9'; ++name) tid = tid * 10 + (*name - '0');
-      visit(tid, context);
-    }
-  }
-  close(fd);
-  return true;
+  return for_each_number_in("/proc/self/task", visit, context);
 }
 
 int ThreadStop::signal_number() const { return stop_signal.load(); }

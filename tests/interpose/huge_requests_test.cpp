@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "../support/resident.hpp"
+#include "debug/allocator.hpp"
+#include "platform/platform.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +31,40 @@ TEST(HugeRequests, malloc_of_a_tebibyte_fails_with_enomem) {
     EXPECT_EQ(sink, nullptr) << bytes;
     EXPECT_EQ(errno, ENOMEM) << bytes;
   }
+}
+
+// Below the maximum, but more than this machine can back: refused at once as glibc
+// refuses it (the kernel's overcommit heuristic), for a guard block too (default mode
+// guards blocks of guard_large_size and more; they were mapped lazily, uncounted).
+TEST(HugeRequests, a_request_the_machine_cannot_back_fails_with_enomem_as_a_guard_block_too) {
+  if (FILE* mode = std::fopen("/proc/sys/vm/overcommit_memory", "r")) {
+    int value = std::fgetc(mode);
+    std::fclose(mode);
+    if (value == '1') {
+      GTEST_SKIP() << "vm.overcommit_memory=1: the kernel accepts any size";
+    }
+  }
+  constexpr std::size_t kTenToTheTwelve = 1000000000000;
+  for (std::size_t bytes : {kTenToTheTwelve, kOneTiB - 4096}) {
+    errno = 0;
+    sink = malloc(bytes);
+    EXPECT_EQ(sink, nullptr) << bytes;
+    EXPECT_EQ(errno, ENOMEM) << bytes;
+    errno = 0;
+    sink = calloc(1, bytes);
+    EXPECT_EQ(sink, nullptr) << bytes;
+    EXPECT_EQ(errno, ENOMEM) << bytes;
+    void* out = nullptr;
+    EXPECT_EQ(posix_memalign(&out, 4096, bytes), ENOMEM) << bytes;
+  }
+  // Blocks this large are guard blocks here (where the kernel has guard regions), and
+  // one the machine can back is still served.
+  sink = malloc(std::size_t{1} << 20);
+  ASSERT_NE(sink, nullptr);
+  if (dbgalloc::platform::guard_regions_supported()) {
+    EXPECT_TRUE(dbgalloc::debug::is_guard_block(sink));
+  }
+  free(sink);
 }
 
 TEST(HugeRequests, calloc_of_a_tebibyte_fails_with_enomem) {

@@ -63,6 +63,17 @@ int unflushed_output() {
   return 0;
 }
 
+// A file the program fopen'd and wrote, never flushed nor closed, then a leak: the
+// exit report sets the exit status.
+int unflushed_file(const char* path) {
+  FILE* file = std::fopen(path, "w");
+  if (file == nullptr) return 3;
+  std::fprintf(file, "data the program wrote to its own file");
+  leak_40_bytes();
+  scrub_stack();
+  return 0;
+}
+
 // Prints the descriptors the process has open (its own listing descriptor left out).
 int list_fds() {
   DIR* dir = opendir("/proc/self/fd");
@@ -242,6 +253,7 @@ int main(int argc, char** argv) {
   std::string name = argc > 1 ? argv[1] : "";
   if (name == "leak") return leak();
   if (name == "unflushed_output") return unflushed_output();
+  if (name == "unflushed_file" && argc > 2) return unflushed_file(argv[2]);
   if (name == "list_fds") return list_fds();
   if (name == "stderr_replaced" && argc > 2) return stderr_replaced(argv[2]);
   if (name == "stderr_closed_at_exit") return stderr_closed_at_exit();

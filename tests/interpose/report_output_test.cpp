@@ -210,13 +210,15 @@ TEST(ReportDescriptor, a_data_file_that_took_number_2_never_gets_a_report) {
   EXPECT_TRUE(has(run.err, "24-byte region")) << run.err;
 }
 
-TEST(ReportDescriptor, with_stderr_a_pipe_the_report_is_dropped_rather_than_written_into_the_data_file) {
-  Scratch box;
-  std::string data = box.path("data");
+// Runs `output_cases stderr_replaced DATA` with stderr a pipe (and stdout too when
+// `stdout_too`, as 2>&1 does; else stdout is /dev/null): what came through the pipe.
+std::string run_with_stderr_a_pipe(const std::string& data, bool stdout_too, int* exit_code) {
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  if (pipe(fds) != 0) return "pipe failed";
   pid_t child = fork();
   if (child == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(stdout_too ? fds[1] : null, 1);
     dup2(fds[1], 2);
     close(fds[0]);
     close(fds[1]);
@@ -230,9 +232,34 @@ TEST(ReportDescriptor, with_stderr_a_pipe_the_report_is_dropped_rather_than_writ
   close(fds[0]);
   int status = 0;
   waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 23);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return piped;
+}
+
+// The pipe was only on fd 2, which the program closed: nothing can reach it any more.
+TEST(ReportDescriptor, with_stderr_a_pipe_the_report_is_dropped_rather_than_written_into_the_data_file) {
+  Scratch box;
+  std::string data = box.path("data");
+  int exit_code = -1;
+  std::string piped = run_with_stderr_a_pipe(data, false, &exit_code);
+  EXPECT_EQ(exit_code, 23);
   EXPECT_EQ(read_all(data), "the program's own data\n");
+  EXPECT_EQ(piped, "");
+}
+
+// As a CI job or a test runner capturing both streams into one pipe: the pipe is still
+// open on fd 1, and the report goes there (was dropped).
+TEST(ReportDescriptor, with_stderr_a_pipe_still_open_as_stdout_the_report_reaches_the_pipe) {
+  Scratch box;
+  std::string data = box.path("data");
+  int exit_code = -1;
+  std::string piped = run_with_stderr_a_pipe(data, true, &exit_code);
+  EXPECT_EQ(exit_code, 23);
+  EXPECT_EQ(read_all(data), "the program's own data\n");
+  EXPECT_TRUE(has(piped, "ERROR: dbgalloc: heap-buffer-overflow on address")) << piped;
+  EXPECT_TRUE(has(piped, "is located 0 bytes to the right of 24-byte region")) << piped;
+  EXPECT_TRUE(has(piped, "overflow_and_free")) << piped;
+  EXPECT_TRUE(has(piped, "SUMMARY: dbgalloc: heap-buffer-overflow")) << piped;
 }
 
 TEST(ReportDescriptor, the_exit_report_survives_a_program_closing_stderr_at_exit) {
@@ -240,6 +267,16 @@ TEST(ReportDescriptor, the_exit_report_survives_a_program_closing_stderr_at_exit
   Outcome run = run_case(box, {"stderr_closed_at_exit"}, "");
   EXPECT_EQ(run.exit_code, 23);
   EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+}
+
+// Every stream is flushed, as exit() would (was: stdout and stderr only).
+TEST(ExitStatus, a_file_the_program_wrote_through_stdio_is_complete_when_the_leak_report_sets_the_exit_status) {
+  Scratch box;
+  std::string file = box.path("own_file");
+  Outcome run = run_case(box, {"unflushed_file", file}, "");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_TRUE(has(run.err, kLeakReport)) << run.err;
+  EXPECT_EQ(read_all(file), "data the program wrote to its own file");
 }
 
 TEST(ExitStatus, output_the_program_buffered_arrives_when_the_leak_report_sets_the_exit_status) {
