@@ -96,7 +96,7 @@ case $case in
     expect "ERROR: dbgalloc: $signal on unknown address" "dbgalloc reported the $signal"
     expect "#0 0x[0-9a-f]* in .*$function" "its stack starts in the faulting function"
     expect "in LLVMFuzzerTestOneInput" "and reaches the target"
-    expect "SUMMARY: dbgalloc: $signal in .*$function" "the summary names the function"
+    expect "SUMMARY: dbgalloc: $signal .*$function" "the summary names the function"
     expect "Test unit written to .*crash-" "libFuzzer saved the input"
     expect_file 'crash-*' "crash input saved"
     ;;
