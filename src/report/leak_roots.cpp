@@ -28,6 +28,13 @@
 //     included.
 //  5. Regions registered with __lsan_register_root_region.
 //
+// Order: the threads are listed first; the module segments, registers and registered
+// regions (cheap) are marked and followed before the anonymous mappings (the costly
+// pass), which is skipped when every block the check could report is already reachable
+// (EnoughSoFar): a reachable block stays reachable, so no further root could change the
+// report. Only populated pages are read (platform/populated_pages.hpp): an untouched
+// page of a reservation holds no pointer, and reading it would fault it in.
+//
 // Not scanned: read-only memory, shared mappings, file-backed private mappings that are
 // not module segments, dbgalloc's heap except through reachable blocks.
 //
@@ -218,13 +225,25 @@ void sort_and_merge(ScratchArray<Range>& ranges) {
   while (ranges.size() > out) ranges.pop();
 }
 
-void scan_run(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
-  marker.scan_root(begin, end);
-  stats->mapping_bytes += end - begin;
+// Scans the populated pages of [begin, end): a page never touched holds no pointer.
+std::size_t scan_populated(Marker& marker, platform::PopulatedPages& populated, std::uintptr_t begin,
+                           std::uintptr_t end) {
+  std::size_t scanned = 0;
+  populated.for_each_run(begin, end, [&](std::uintptr_t b, std::uintptr_t e) {
+    marker.scan_root(b, e);
+    scanned += e - b;
+  });
+  return scanned;
+}
+
+void scan_run(Marker& marker, platform::PopulatedPages& populated, std::uintptr_t begin, std::uintptr_t end,
+              RootStats* stats) {
+  stats->mapping_bytes += scan_populated(marker, populated, begin, end);
 }
 
 // Scans [begin, end) page run by page run, skipping pages of dbgalloc spans and scratch.
-void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, RootStats* stats) {
+void scan_foreign(Marker& marker, platform::PopulatedPages& populated, std::uintptr_t begin, std::uintptr_t end,
+                  RootStats* stats) {
   const std::uintptr_t page = platform::page_size();
   std::uintptr_t run = begin;
   auto ours = [](std::uintptr_t address) {
@@ -235,12 +254,12 @@ void scan_foreign(Marker& marker, std::uintptr_t begin, std::uintptr_t end, Root
     std::uintptr_t next = page_down(at) + page;
     if (next > end) next = end;
     if (ours(at)) {
-      if (run < at) scan_run(marker, run, at, stats);
+      if (run < at) scan_run(marker, populated, run, at, stats);
       run = next;
     }
     at = next;
   }
-  if (run < end) scan_run(marker, run, end, stats);
+  if (run < end) scan_run(marker, populated, run, end, stats);
 }
 
 bool anonymous_name(std::string_view name) {
@@ -249,6 +268,7 @@ bool anonymous_name(std::string_view name) {
 
 struct MapsPass {
   Marker& marker;
+  platform::PopulatedPages& populated;
   ScratchArray<Range>& modules;
   ScratchArray<ThreadSp>& threads;
   std::uintptr_t stack_low;
@@ -292,7 +312,7 @@ struct MapsPass {
         has_sp = true;
       }
     }
-    scan_foreign(marker, from, end, stats);
+    scan_foreign(marker, populated, from, end, stats);
   }
 };
 
@@ -336,20 +356,28 @@ void plan_roots(RootPlan& plan, RootStats* stats) {
     ++stats->quarantine_rings;
   }
   sort_and_merge(plan.excluded);
+  plan.populated.open();
 }
 
 void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const platform::ThreadStop& stop,
-                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats) {
-  for (const Range& range : plan.writable) {
-    marker.scan_root(range.begin, range.end);
-    ++stats->modules;
-    stats->module_bytes += range.end - range.begin;
-  }
-
+                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats,
+                EnoughSoFar enough) {
   ScratchArray<ThreadSp> threads;
   ThreadList list{threads, tids, platform::thread_id(), stop};
   list_threads(list);
   stats->threads = threads.size() + 1;
+  auto done = [&] {
+    if (!enough.enough(enough.context, tids)) return false;
+    stats->maps_needed = false;
+    stats->unpopulated_bytes = plan.populated.skipped_bytes();
+    return true;
+  };
+  if (done()) return;  // nothing this check could report
+
+  for (const Range& range : plan.writable) {
+    stats->module_bytes += scan_populated(marker, plan.populated, range.begin, range.end);
+    ++stats->modules;
+  }
   for (const ThreadSp& thread : threads) {
     if (thread.stopped) {
       ++stats->threads_stopped;
@@ -363,8 +391,11 @@ void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const 
     if (__atomic_load_n(&slot.ready, __ATOMIC_ACQUIRE) == 0) continue;
     for (std::size_t r = 0; r < slot.register_count; ++r) marker.root_value(slot.registers[r]);
   }
+  for (std::size_t i = 0; i < region_count; ++i) marker.scan_root(regions[i].begin, regions[i].end);
+  marker.propagate();
+  if (done()) return;
 
-  MapsPass pass{marker, plan.excluded, threads, stack_low, stats};
+  MapsPass pass{marker, plan.populated, plan.excluded, threads, stack_low, stats};
   stats->maps_read = scan_maps(pass);
   if (!stats->maps_read) {
     // No /proc: at least the calling thread's stack.
@@ -374,7 +405,7 @@ void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const 
       marker.scan_root(stack_low, high);
     }
   }
-  for (std::size_t i = 0; i < region_count; ++i) marker.scan_root(regions[i].begin, regions[i].end);
+  stats->unpopulated_bytes = plan.populated.skipped_bytes();
 }
 
 }  // namespace dbgalloc::report::leak

@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "platform/platform.hpp"
+#include "platform/populated_pages.hpp"
 #include "platform/stop_threads.hpp"
 
 namespace dbgalloc::report::leak {
@@ -221,14 +222,26 @@ struct RootStats {
   std::size_t threads_stopped = 0;   // stopped for the check: registers and live stack
   std::size_t threads_blocked = 0;   // not stopped, but blocked: scanned from their stack pointer
   std::size_t quarantine_rings = 0;  // the quarantine ring, left out by its mapping
+  std::size_t unpopulated_bytes = 0;  // pages never touched (pagemap): not read
   bool maps_read = false;
+  bool maps_needed = true;  // false: every block that could be reported was reached before
 };
 struct RootPlan {
   ScratchArray<RootRegion> writable;  // module data segments to scan
   ScratchArray<RootRegion> excluded;  // module pages and the quarantine ring: left out of the maps pass
+  platform::PopulatedPages populated;
+};
+// Asked by scan_roots once the threads are listed (tids filled) and again once the
+// cheap roots (module data, registers, registered regions) are marked and followed:
+// true when no further root could change what the check reports (every block it
+// could report already reachable), so the scan of the anonymous mappings is skipped.
+struct EnoughSoFar {
+  bool (*enough)(void* context, ScratchArray<int>& tids);
+  void* context;
 };
 void plan_roots(RootPlan& plan, RootStats* stats);
 void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const platform::ThreadStop& stop,
-                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats);
+                const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats,
+                EnoughSoFar enough);
 
 }  // namespace dbgalloc::report::leak

@@ -109,6 +109,16 @@ bool owned_by_this_process(const Block& block, ScratchArray<int>& tids, int pid)
   return false;
 }
 
+// The roots scan may stop early once every block this process could report is reachable.
+bool all_reportable_reached(void* context, ScratchArray<int>& tids) {
+  auto& blocks = *static_cast<ScratchArray<Block>*>(context);
+  const int pid = platform::process_id();
+  for (const Block& block : blocks) {
+    if (block.reach != Reach::reachable && !block.ignored && owned_by_this_process(block, tids, pid)) return false;
+  }
+  return true;
+}
+
 void add(LeakTotal& total, std::uint64_t bytes, std::uint64_t blocks = 1) {
   total.bytes += bytes;
   total.blocks += blocks;
@@ -396,11 +406,15 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   if (exit_caller != nullptr) {
     for (std::size_t i = 0; i < exit_caller->register_count; ++i) marker.root_value(exit_caller->registers[i]);
   }
-  leak::scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats);
+  leak::scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats,
+                   leak::EnoughSoFar{all_reportable_reached, &blocks});
   marker.propagate();
   resume();
-  marker.classify_lost();
-  {
+  // When every block this process could report is reachable, what is unreached (a
+  // forked child's inherited blocks) is never reported: neither classified (which reads
+  // every such block) nor matched against suppressions (which symbolizes).
+  if (stats.maps_needed) {
+    marker.classify_lost();
     platform::InternalScope internal;
     suppress_with_children(marker, blocks);
   }
@@ -433,8 +447,10 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
           .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
           .text(" threads (").dec(stats.threads_stopped).text(" others stopped, ").dec(stats.threads_blocked)
           .text(" others blocked, scanned from their stack pointer), ")
-          .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped")
-          .text(stats.maps_read ? "" : "; /proc/self/maps unreadable").character('\n');
+          .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped, ").bytes(stats.unpopulated_bytes)
+          .text(" of untouched pages not read")
+          .text(stats.maps_needed ? "" : "; anonymous mappings not needed: every block reachable without them")
+          .text(stats.maps_read || !stats.maps_needed ? "" : "; /proc/self/maps unreadable").character('\n');
     }
   }
   last_counts = counts;

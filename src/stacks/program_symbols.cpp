@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "platform/reentry.hpp"
+
 namespace dbgalloc::stacks {
 
 namespace {
@@ -80,7 +82,12 @@ int visit_module(dl_phdr_info* info, std::size_t, void* context) {
 }  // namespace
 
 void* find_program_function(const char* name) {
-  if (void* exported = dlsym(RTLD_DEFAULT, name)) return exported;
+  {
+    // A failed dlsym allocates its error message (and dlerror's state): dbgalloc's own
+    // doing, so not a block of the program's (no stack, never in a leak report).
+    platform::InternalScope internal;
+    if (void* exported = dlsym(RTLD_DEFAULT, name)) return exported;
+  }
   Search search{name, nullptr, true};
   dl_iterate_phdr(visit_module, &search);
   return search.found;

@@ -7,6 +7,7 @@
 // no stale copy of a lost pointer survives in a dead frame or a register.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +149,21 @@ NOINLINE void start_blocked_thread(bool mask_signals = false) {
 }
 
 NOINLINE void leak_in_child() { drop(malloc(777)); }
+
+// The only pointer to a 333-byte block sits on one page 40 MiB into the program's own
+// 64 MiB anonymous mapping, whose other pages are never touched; an 8 MiB block is
+// leaked without ever being written, a 6 MiB one likewise but kept by a global.
+void* global_big = nullptr;
+NOINLINE void keep_in_mostly_untouched_mapping() {
+  const std::size_t bytes = std::size_t{64} << 20;
+  void* region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (region == MAP_FAILED) std::abort();
+  *reinterpret_cast<void**>(static_cast<char*>(region) + (std::size_t{40} << 20) + 24) = malloc(333);
+}
+NOINLINE void untouched_blocks() {
+  drop(malloc(std::size_t{8} << 20));
+  global_big = malloc(std::size_t{6} << 20);
+}
 NOINLINE void leak_in_parent() { drop(malloc(555)); }
 
 NOINLINE void leak_ignored() {
@@ -299,6 +315,28 @@ int run(const char* name) {
     pid_t child = fork();
     if (child == 0) {
       leak_in_child();
+      scrub_stack();
+      exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    std::printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::fflush(stdout);
+    _exit(0);
+  } else if (c == "untouched") {
+    keep_in_mostly_untouched_mapping();
+    untouched_blocks();
+  } else if (c == "fork_untouched" || c == "fork_all_reachable" || c == "fork_with_threads") {
+    leak_in_parent();
+    if (c == "fork_with_threads") exit_while_workers_allocate(2);
+    pid_t child = fork();
+    if (child == 0) {
+      if (c == "fork_all_reachable") {
+        keep_in_global();
+      } else {
+        keep_in_mostly_untouched_mapping();
+        leak_in_child();
+      }
       scrub_stack();
       exit(0);
     }

@@ -245,6 +245,53 @@ TEST(Leaks, forked_child_reports_only_its_own_leaks) {
   EXPECT_NO_OUTPUT(run, "555 byte(s)");
 }
 
+TEST(Leaks, untouched_memory_neither_hides_a_leak_nor_loses_a_root) {
+  // A leaked block never written is found; a pointer on the one touched page of a
+  // mostly untouched mapping of the program's still keeps its block.
+  Outcome run = run_case("untouched", "verbosity=2");
+  EXPECT_EQ(run.exit_code, 23);
+  EXPECT_OUTPUT(run, "Direct leak of 8388608 byte(s) in 1 object(s)");
+  EXPECT_EQ(definite(run), (Amount{8388608, 1})) << run.output;
+  EXPECT_NO_OUTPUT(run, "leak of 333 byte(s)");
+  EXPECT_NO_OUTPUT(run, "leak of 6291456 byte(s)");
+  // The untouched pages are not read: the program's mapping alone has 63.9 MiB of them.
+  EXPECT_OUTPUT(run, "MiB of untouched pages not read");
+}
+
+TEST(Leaks, forked_child_finds_its_leak_and_the_roots_in_untouched_mappings) {
+  Outcome run = run_case("fork_untouched");
+  EXPECT_OUTPUT(run, "child exit status 23");
+  EXPECT_OUTPUT(run, "Direct leak of 777 byte(s) in 1 object(s)");
+  EXPECT_NO_OUTPUT(run, "leak of 333 byte(s)");
+  EXPECT_NO_OUTPUT(run, "leak of 555 byte(s)");
+}
+
+TEST(Leaks, forked_child_with_everything_reachable_reports_nothing_of_the_parents) {
+  Outcome run = run_case("fork_all_reachable", "verbosity=2");
+  EXPECT_OUTPUT(run, "child exit status 0");
+  EXPECT_NO_OUTPUT(run, "Direct leak");
+  EXPECT_NO_OUTPUT(run, "leak of 555 byte(s)");
+  // Its block is kept by a global: the anonymous mappings need no scan.
+  EXPECT_OUTPUT(run, "anonymous mappings not needed");
+}
+
+TEST(Leaks, forked_child_of_a_program_with_busy_threads_reports_only_its_own_leak) {
+  Outcome run = run_case("fork_with_threads");
+  EXPECT_OUTPUT(run, "child exit status 23");
+  EXPECT_OUTPUT(run, "Direct leak of 777 byte(s) in 1 object(s)");
+  EXPECT_EQ(run.output.find("Direct leak"), run.output.rfind("Direct leak")) << run.output;
+  EXPECT_NO_OUTPUT(run, "leak of 555 byte(s)");
+}
+
+TEST(Leaks, dbgalloc_own_lookups_leave_no_block_in_the_report) {
+  // The exit check looks up LeakSanitizer's hooks with dlsym; a failed dlsym allocates
+  // its error message, which is dbgalloc's, not the program's.
+  Outcome run = run_case("none", "show_reachable=1");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NO_OUTPUT(run, "dlsym");
+  EXPECT_NO_OUTPUT(run, "program_symbols");
+}
+
 TEST(Leaks, leak_check_children_0_silences_forked_children) {
   Outcome run = run_case("fork", "leak_check_children=0");
   EXPECT_OUTPUT(run, "child exit status 0");

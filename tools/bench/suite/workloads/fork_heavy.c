@@ -13,7 +13,7 @@
 
 #define THREADS 3
 #define LIVE 4000
-#define CHURN 20000
+#define CHURN 2000
 
 static long children_total;
 static int failures[THREADS];
