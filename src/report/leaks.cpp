@@ -109,6 +109,31 @@ bool owned_by_this_process(const Block& block, ScratchArray<int>& tids, int pid)
   return false;
 }
 
+// Whether this process holds a live block the check could report (in a forked child:
+// one of its own threads' blocks). One walk that copies nothing: a process without one
+// (a forked child that freed what it made) skips stopping threads, the block table and
+// the roots, which in a child would all be spent on the parent's inherited heap.
+bool holds_reportable_block() {
+  struct Search {
+    ScratchArray<int> tids;
+    int pid;
+    bool found;
+  } search{{}, platform::process_id(), false};
+  if (forked_child_pid == search.pid) {
+    platform::for_each_thread_id([](int tid, void* context) { static_cast<Search*>(context)->tids.push(tid); },
+                                 &search);
+  }
+  debug::for_each_live_block(
+      [](const debug::BlockView& view, void* context) {
+        auto* search = static_cast<Search*>(context);
+        if (search->found || view.ignored) return;
+        Block block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, false, -1};
+        search->found = owned_by_this_process(block, search->tids, search->pid);
+      },
+      &search);
+  return search.found;
+}
+
 // The roots scan may stop early once every block this process could report is reachable.
 bool all_reportable_reached(void* context, ScratchArray<int>& tids) {
   auto& blocks = *static_cast<ScratchArray<Block>*>(context);
@@ -354,6 +379,19 @@ void say(const char* text) {
 __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low,
                                                 const stacks::CallerState* exit_caller) {
   const options::Options& o = options::current();
+  if (!holds_reportable_block()) {
+    last_counts = LeakCounts{};
+    if (o.verbosity > 0) {
+      ScratchArray<Group> none;
+      report::ReportScope one_at_a_time;
+      if (o.report_json) {
+        render_json(none, last_counts);
+      } else {
+        render_text(none, last_counts, true);
+      }
+    }
+    return 0;
+  }
   {
     platform::StackText<512> error;
     if (!suppressions::load(o.suppressions.c_str(), error)) {

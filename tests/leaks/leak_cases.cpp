@@ -326,13 +326,16 @@ int run(const char* name) {
   } else if (c == "untouched") {
     keep_in_mostly_untouched_mapping();
     untouched_blocks();
-  } else if (c == "fork_untouched" || c == "fork_all_reachable" || c == "fork_with_threads") {
+  } else if (c == "fork_untouched" || c == "fork_all_reachable" || c == "fork_with_threads" ||
+             c == "fork_frees_all") {
     leak_in_parent();
     if (c == "fork_with_threads") exit_while_workers_allocate(2);
     pid_t child = fork();
     if (child == 0) {
       if (c == "fork_all_reachable") {
         keep_in_global();
+      } else if (c == "fork_frees_all") {
+        free(malloc(100));
       } else {
         keep_in_mostly_untouched_mapping();
         leak_in_child();

@@ -275,6 +275,15 @@ TEST(Leaks, forked_child_with_everything_reachable_reports_nothing_of_the_parent
   EXPECT_OUTPUT(run, "anonymous mappings not needed");
 }
 
+TEST(Leaks, forked_child_that_freed_what_it_made_skips_the_scan_and_reports_nothing) {
+  Outcome run = run_case("fork_frees_all", "verbosity=2");
+  EXPECT_OUTPUT(run, "child exit status 0");
+  EXPECT_OUTPUT(run, "definitely lost: 0 byte(s) in 0 block(s)");
+  EXPECT_NO_OUTPUT(run, "leak of 555 byte(s)");
+  // No block of its own: no roots read (the parent's heap is not walked for them).
+  EXPECT_NO_OUTPUT(run, "leak check (exit): roots:");
+}
+
 TEST(Leaks, forked_child_of_a_program_with_busy_threads_reports_only_its_own_leak) {
   Outcome run = run_case("fork_with_threads");
   EXPECT_OUTPUT(run, "child exit status 23");
