@@ -18,8 +18,10 @@ export DBGALLOC_LIB=$lib
 unset DBGALLOC_OPTIONS LD_PRELOAD
 work=$(mktemp -d "${TMPDIR:-/tmp}/dbgalloc-reports.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# Run from a directory next to the sources so that file names read as in a build tree.
+# Run from a directory next to the sources so that file names read as in a build tree;
+# full paths of this checkout are written relative to it.
 cd "$build"
+exec > >(sed -e "s|$root/||g")
 
 # report TITLE CASE [OPTIONS]: one section with the case's real report.
 report() {
@@ -40,14 +42,31 @@ cat <<'EOF'
 
 Every report has the sanitizer layout, so crash triage that reads ASan reports reads
 these: a `==PID==ERROR: dbgalloc: CLASS on address …` line, what was found where
-(the access, or the `free`/`realloc`/heap check that found it), where the block is
-(`N bytes to the right of M-byte region`), the allocation stack and, for freed blocks,
-the free stack, then `SUMMARY: dbgalloc: CLASS in FUNCTION FILE:LINE`.
+(the access as `READ|WRITE of size N at ADDR thread T…`, or the `free`/`realloc`/heap
+check that found it), where the block is (`N bytes to the right of M-byte region`), the
+allocation stack and, for freed blocks, the free stack, then `DEDUP_TOKEN:` and
+`SUMMARY: dbgalloc: CLASS FILE:LINE in FUNCTION` (the file before the function, as
+ASan prints it). With `report_style=asan` the `ERROR:` and `SUMMARY:` lines say
+`AddressSanitizer` (the leak report's `ERROR:` line `LeakSanitizer`), the names
+ClusterFuzz's stack analyzer, `asan_symbolize` and other ASan triage tools key on;
+`tests/report/triage` runs patterns written from ClusterFuzz's report grammar over a
+report of every class.
 
-Stacks are symbolized from the program's DWARF (`-g`); code without line tables shows
-`(module+0xOFFSET)`. Reports go to stderr, or to `LOG_PATH.PID` with `log_path`.
-After a report dbgalloc exits with `exitcode` (23) unless `halt_on_error=0`; a
-guard-page fault re-raises the signal.
+Stacks are symbolized from the program's DWARF (`-g`): an address inside inlined code
+is one frame per inline level, the innermost first, all at the same address (see
+[Inline frames](#inline-frames)). Code without line tables shows
+`(/full/path/module+0xOFFSET)`. Reports go to stderr, or to `LOG_PATH.PID` with
+`log_path`. After a report dbgalloc exits with `exitcode` (23) unless
+`halt_on_error=0`; a guard-page fault re-raises the signal.
+
+`SUMMARY`, `DEDUP_TOKEN` (JSON `dedup_key`), `--pinpoint`'s answer and the SARIF
+location name the first frame in the program's own code: dbgalloc's frames (its
+library, the GoogleTest listener compiled into the program) and libc's (whose string
+functions run as CPU-specific variants such as `__strcat_evex`) are skipped, so the
+same bug gets the same keys on every machine. A report found with no stack of the
+program's (a heap check run by the listener, a write after free found when the block
+left the quarantine) is keyed on the block's free stack, or its allocation stack
+while it is live.
 
 Two kinds of report differ in what their first stack is:
 
@@ -107,6 +126,21 @@ EOF
   done
 fi
 
+inline=$build/tests/stacks/inline_cases
+if [ -x "$inline" ]; then
+  cat <<'EOF'
+
+### Inline frames
+
+`tests/stacks/inline_cases.c`, built `-O2 -g`: `fill` and `make_block` are inlined
+into `main`. Each inline level is a frame of its own, at the address of the code that
+holds it, and the keys name the innermost (`fill`), as ASan and valgrind do.
+EOF
+  printf '\n`inline_cases overflow` with `guard=all:guard_alignment=1`:\n\n```\n'
+  { DBGALLOC_OPTIONS=guard=all:guard_alignment=1 LD_PRELOAD=$lib "$inline" overflow 2>&1 | sed -e '/^$/d'; } 2>/dev/null
+  printf '```\n'
+fi
+
 if [ -x "$leaks" ]; then
   printf '\n### memory leaks (at exit)\n\n`leak_cases indirect`:\n\n```\n'
   LD_PRELOAD=$lib "$leaks" indirect 2>&1 >/dev/null | sed -e '/^$/d'
@@ -119,12 +153,65 @@ cat <<'EOF'
 ## JSON
 
 `report_format=json` writes each report as one JSON object on one line (to stderr or
-`log_path`), with every frame symbolized: function, file, line, module and the offset
-in the module. `deferred` says whether `frames` is the bug's own instruction;
-`allocation_site` is the `MODULE+0xOFFSET` that `guard_sites` takes; `dedup_key`
-(the class and the first three functions, as sanitizers' `DEDUP_TOKEN`) names the
-same bug across runs. Leak reports are one object per check, with a `leaks` array of
-groups.
+`log_path`); `json_log_path=PATH` writes the same lines to `PATH.PID` besides the
+text report (what `dbgalloc-run --sarif` uses). Every string is valid UTF-8: a byte
+that is not (a Latin-1 file name, a corrupt symbol) is written as `\u00XX`.
+`format_version` changes when a member changes meaning or goes away; new members may
+be added within a version. `tests/docs` checks that every member printed is in this
+table and that the examples below and in [leaks.md](leaks.md#json) match what is
+printed.
+
+| member | in | what |
+| --- | --- | --- |
+| `tool` | every report | `"dbgalloc"` |
+| `format_version` | every report | `1` |
+| `pid` | every report | the reporting process |
+| `class` | every report | the class as in the text report's `ERROR:` line, or `memory-leak` |
+| `deferred` | error reports | true when `frames` is not the bug's own instruction (found after the fact) |
+| `address` | error reports | the bad address or pointer |
+| `pc` | faults; frames | the faulting instruction; a frame's address |
+| `access` | faults | `READ` or `WRITE` |
+| `access_size` | faults | bytes the instruction accesses, when known |
+| `operation` | error reports | what found it: `free`, `realloc`, `delete`, `dbgalloc_check_heap`, ... |
+| `thread` | error reports | the reporting thread (OS id) |
+| `note` | error reports | one line of explanation |
+| `deallocated_size` | new-delete-type-mismatch | the size the sized delete gave |
+| `block` | reports about a block | the block: the members below |
+| `begin` | `block` | its first byte |
+| `size` | `block` | its size as requested |
+| `offset` | `block` | `address` minus `begin` |
+| `state` | `block` | `live`, `quarantined` or `freed` |
+| `allocated_by` | `block` | the allocating thread (OS id) |
+| `alloc_stack` | `block`, leak groups | the allocation stack's depot id |
+| `guard_side` | `block` | `left` or `right`, for a guard-page block |
+| `freed_by` | `block` | the freeing thread (OS id) |
+| `free_stack` | `block` | the free stack's depot id |
+| `allocation_site` | reports about a block | `MODULE+0xOFFSET` of the allocation, what `guard_sites` takes |
+| `dedup_key` | error reports | the class and the first three key frames' functions (`DEDUP_TOKEN`) |
+| `key_frame` | error reports | the frame `SUMMARY` names (`function`, `file`, `line`, `module`, `offset`) |
+| `frames` | error reports, leak groups | the stack: one object per source frame |
+| `alloc_frames` | reports about a block | the block's allocation stack |
+| `free_frames` | reports about a freed block | the block's free stack |
+| `function` | a frame | demangled; absent when unknown |
+| `file` | a frame | the source file as DWARF names it; with `line`, absent when unknown |
+| `line` | a frame | the source line |
+| `module` | a frame | the base name of the module (`a.out`, `libfoo.so.1`) |
+| `offset` | a frame | `pc` minus the module's load address (for a block: see above) |
+| `inlined` | a frame | true for an inline level: the next frame, at the same `pc`, holds it |
+| `system` | a frame | true for frames the keys skip (dbgalloc's, libc's) |
+| `leaks` | leak reports | one group per allocation stack and kind |
+| `kind` | a leak group | `direct`, `indirect`, `possible` or `reachable` |
+| `bytes` | a leak group, a total, a suppression | bytes |
+| `objects` | a leak group, a suppression | blocks |
+| `suppressions` | leak reports | the suppressions used |
+| `template` | a suppression | its text |
+| `totals` | leak reports | every class: the members below, each with `bytes` and `blocks` |
+| `definitely_lost` | `totals` | direct leaks |
+| `indirectly_lost` | `totals` | indirect leaks |
+| `possibly_lost` | `totals` | blocks reached only through interior pointers |
+| `still_reachable` | `totals` | blocks still reachable |
+| `suppressed` | `totals` | blocks suppressions matched |
+| `blocks` | a total | blocks |
 
 `bug_cases overflow_at_free` with `report_format=json` (pretty-printed here):
 
@@ -143,15 +230,23 @@ cat <<'EOF'
 
 ## SARIF
 
-`dbgalloc-run --sarif=FILE -- PROGRAM` writes one SARIF 2.1.0 log for the whole run:
-each report (and each leak group) is a result whose location is the top frame with a
-source line; allocation and free sites are `relatedLocations`, the stacks are SARIF
-`stacks`, and `dedup_key` is a `partialFingerprint`, so code-scanning pages (GitHub,
-GitLab, Azure DevOps) show each bug once across runs. The library writes JSON lines
-and `tools/dbgalloc-sarif` converts them when the program has exited: a process may
-die at its first report, and a SARIF log is one document. The converter also works by
-hand: `dbgalloc-sarif -o out.sarif LOG_PATH.*` on the files of a `report_format=json`
-run.
+`dbgalloc-run --sarif=FILE -- PROGRAM` writes one SARIF 2.1.0 log for the whole run,
+and leaves the reports where they always go (the console's text report unchanged,
+`--log-path` honoured): each report is also written as a JSON line to a temporary
+`json_log_path`, and `tools/dbgalloc-sarif` converts them when the program has exited
+(a process may die at its first report, and a SARIF log is one document). With
+`--pinpoint`, that run is the first of the two. Each report (and each leak group) is a
+result located at the frame its `SUMMARY` names (a leak: the first frame of its
+allocation stack in the program's own code); allocation and free sites are
+`relatedLocations`, the stacks are SARIF `stacks`, and `dedup_key` (for leaks: the
+kind and the first three program frames, so a direct leak and the indirect leaks it
+holds stay apart) is a `partialFingerprint`, so code-scanning pages (GitHub, GitLab,
+Azure DevOps) show each bug once across runs. File URIs are relative to the source
+root (`uriBaseId` `SRCROOT`: `--source-root=DIR`, else the git top level, else the
+current directory), percent-encoded. `tests/sarif` validates a log of every class
+against `tests/sarif/sarif-2.1.0-dbgalloc.schema.json` with python3-jsonschema. The
+converter also works by hand: `dbgalloc-sarif -o out.sarif LOG_PATH.*` on the files of
+a `report_format=json` run.
 
 `dbgalloc-run --sarif=run.sarif --halt-on-error=0 -- bug_cases two_bugs` (first result):
 

@@ -50,9 +50,10 @@ quietly() {
 }
 
 # --- packages ---------------------------------------------------------------------
-# Required: the build, the unit tests and the real programs the integration tests run.
+# Required: the build, the unit tests and the real programs the integration tests run
+# (python3-jsonschema: the SARIF schema test).
 required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
-          libboost-stacktrace1.74-dev libgcc-12-dev python3 perl sqlite3 git file)
+          libboost-stacktrace1.74-dev libgcc-12-dev python3 python3-jsonschema perl sqlite3 git file)
 # Optional: llvm-symbolizer, valgrind, jemalloc (a peer the benchmark suite measures).
 # Added when something must be installed anyway,
 # so a machine without them does not run apt-get on every call.

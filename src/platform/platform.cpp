@@ -219,6 +219,8 @@ int report_fd() {
   return chosen >= 0 ? chosen : 2;
 }
 
+int chosen_report_fd() { return report_descriptor.load(std::memory_order_relaxed); }
+
 void set_report_fd(int fd) {
   int saved = errno;
   struct stat st{};

@@ -67,6 +67,8 @@ void write_report(const char* data, std::size_t size);
 // The descriptor set, or 2.
 int report_fd();
 void set_report_fd(int fd);
+// The descriptor set, or -1 when none is (to put it back after a set_report_fd).
+int chosen_report_fd();
 // Records what fd 2 is at start-up (device, inode, name).
 void remember_stderr();
 

@@ -246,8 +246,8 @@ void json_total(Out& out, const char* name, const LeakTotal& total) {
 void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
   const options::Options& o = options::current();
   Out out;
-  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
-      .text(",\"class\":\"memory-leak\",\"leaks\":[");
+  out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(kJsonFormatVersion).text(",\"pid\":")
+      .dec(static_cast<std::uint64_t>(platform::process_id())).text(",\"class\":\"memory-leak\",\"leaks\":[");
   bool first = true;
   for (Group& group : groups) {
     if (group.suppression >= 0) continue;
@@ -270,10 +270,7 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
     if (!first) out.character(',');
     first = false;
     out.room().text("{\"template\":\"");
-    for (char c : s.templ) {
-      if (c == '"' || c == '\\') out.character('\\');
-      if (static_cast<unsigned char>(c) >= 0x20) out.character(c);
-    }
+    append_json_escaped(out, s.templ);
     out.text("\",\"objects\":").dec(s.hits).text(",\"bytes\":")
         .dec(s.bytes).character('}');
   }
@@ -477,6 +474,8 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
       } else {
         render_text(groups, counts, o.verbosity > 0);
       }
+      report::JsonLogScope json_log;
+      if (json_log.active() && counts.leaked_blocks() > 0) render_json(groups, counts);
     }
     if (o.verbosity > 1) {
       Out out;

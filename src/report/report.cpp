@@ -55,22 +55,28 @@ const char* create_failure(int error) {
   }
 }
 
-// LOG_PATH.PID, created afresh: O_EXCL refuses a file (or a symbolic link, even a
-// dangling one) planted at the predictable name, O_NOFOLLOW any symbolic link, mode 0600.
-void open_log_file(const char* path) {
+// PATH.PID, created afresh: O_EXCL refuses a file (or a symbolic link, even a dangling
+// one) planted at the predictable name, O_NOFOLLOW any symbolic link, mode 0600. -1,
+// with a note on stderr, when it cannot be created.
+int create_log_file(const char* path, const char* what) {
   platform::StackText<300> name;
   name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
   int fd = open(name.data(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_NOCTTY | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    platform::set_report_fd(fd);
-    return;
-  }
+  if (fd >= 0) return fd;
   int error = errno;
   platform::StackText<512> note;
-  note.text("dbgalloc: cannot create log file '").text(std::string_view(name.data(), name.size() - 1)).text("': ")
-      .text(create_failure(error)).text("; reports go to stderr\n");
+  note.text("dbgalloc: cannot create ").text(what).text(" '").text(std::string_view(name.data(), name.size() - 1))
+      .text("': ").text(create_failure(error)).text("; reports go to stderr\n");
   platform::write_report(note.data(), note.size());
+  return -1;
 }
+
+void open_log_file(const char* path) {
+  int fd = create_log_file(path, "log file");
+  if (fd >= 0) platform::set_report_fd(fd);
+}
+
+std::atomic<int> json_log_created_for{0};  // the process that created JSON_LOG_PATH.PID
 }  // namespace
 
 // Reports go to LOG_PATH.PID when log_path is set (created at the first report, and
@@ -86,6 +92,30 @@ int output_fd() {
     else if (name != "stderr") open_log_file(path);
   }
   return platform::report_fd();
+}
+
+JsonLogScope::JsonLogScope() {
+  const char* path = options::current().json_log_path.c_str();
+  if (path[0] == '\0') return;
+  int pid = platform::process_id();
+  if (json_log_created_for.load(std::memory_order_acquire) != pid) {
+    fd_ = create_log_file(path, "JSON log file");
+    if (fd_ < 0) return;
+    json_log_created_for.store(pid, std::memory_order_release);
+  } else {
+    platform::StackText<300> name;
+    name.text(path).character('.').dec(static_cast<std::uint64_t>(pid)).character('\0');
+    fd_ = open(name.data(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (fd_ < 0) return;
+  }
+  previous_ = platform::chosen_report_fd();
+  platform::set_report_fd(fd_);
+}
+
+JsonLogScope::~JsonLogScope() {
+  if (fd_ < 0) return;
+  platform::set_report_fd(previous_);
+  close(fd_);
 }
 
 namespace {
@@ -331,6 +361,8 @@ void emit(const Finding& finding) {
     } else {
       render_text(finding);
     }
+    JsonLogScope json_log;
+    if (json_log.active()) render_json(finding);
   }
   if (options::current().halt_on_error && !finding.fault) die();
 }

@@ -137,6 +137,23 @@ void bad_request(ErrorClass error, const char* what, const char* operation, stac
 // set (and makes it platform::report_fd()), else platform::report_fd().
 int output_fd();
 
+// json_log_path: while one lives, reports go to JSON_LOG_PATH.PID (created afresh, as
+// log_path's file, by the first report of each process; opened for each report and
+// closed after, so no descriptor is kept). active() is false when the option is unset
+// or the file cannot be opened. Taken inside a ReportScope.
+class JsonLogScope {
+ public:
+  JsonLogScope();
+  ~JsonLogScope();
+  JsonLogScope(const JsonLogScope&) = delete;
+  JsonLogScope& operator=(const JsonLogScope&) = delete;
+  bool active() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  int previous_ = -1;
+};
+
 // Number of reports made so far (drives the exit code).
 std::uint64_t error_count();
 

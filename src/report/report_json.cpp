@@ -98,17 +98,44 @@ void append_stack_member(platform::TextBuffer& out, const char* key, stacks::Sta
 
 }  // namespace
 
+namespace {
+// Length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
+  auto tail = [&](std::size_t k, unsigned low, unsigned high) { return byte(k) >= low && byte(k) <= high; };
+  unsigned c = byte(0);
+  if (c >= 0xc2 && c <= 0xdf) return tail(1, 0x80, 0xbf) ? 2 : 0;
+  if (c == 0xe0) return tail(1, 0xa0, 0xbf) && tail(2, 0x80, 0xbf) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return tail(1, 0x80, 0xbf) && tail(2, 0x80, 0xbf) ? 3 : 0;
+  if (c == 0xed) return tail(1, 0x80, 0x9f) && tail(2, 0x80, 0xbf) ? 3 : 0;
+  if (c == 0xf0) return tail(1, 0x90, 0xbf) && tail(2, 0x80, 0xbf) && tail(3, 0x80, 0xbf) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return tail(1, 0x80, 0xbf) && tail(2, 0x80, 0xbf) && tail(3, 0x80, 0xbf) ? 4 : 0;
+  if (c == 0xf4) return tail(1, 0x80, 0x8f) && tail(2, 0x80, 0xbf) && tail(3, 0x80, 0xbf) ? 4 : 0;
+  return 0;
+}
+}  // namespace
+
 void append_json_escaped(platform::TextBuffer& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char raw : text) {
-    auto c = static_cast<unsigned char>(raw);
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
     if (c == '"' || c == '\\') {
       out.character('\\').character(static_cast<char>(c));
-    } else if (c < 0x20) {
+    } else if (c < 0x20 || c == 0x7f) {
       out.text("\\u00").character(kHex[c >> 4]).character(kHex[c & 15]);
-    } else {
+    } else if (c < 0x80) {
       out.character(static_cast<char>(c));
+    } else if (std::size_t n = utf8_sequence(text, i); n != 0) {
+      out.text(text.substr(i, n));
+      i += n;
+      continue;
+    } else {
+      // A byte that is no UTF-8 (a Latin-1 path, a mangled symbol): U+00XX, so the
+      // line stays valid JSON and the byte's value can still be read back.
+      out.text("\\u00").character(kHex[c >> 4]).character(kHex[c & 15]);
     }
+    ++i;
   }
 }
 
@@ -174,8 +201,8 @@ void append_dedup_token(platform::TextBuffer& out, const Finding& f) { append_de
 
 void render_json(const Finding& f) {
   JsonOut out;
-  out.text("{\"tool\":\"dbgalloc\",\"pid\":").dec(static_cast<std::uint64_t>(platform::process_id()))
-      .text(",\"class\":\"").text(class_name(f.error)).text("\",\"deferred\":")
+  out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(kJsonFormatVersion).text(",\"pid\":")
+      .dec(static_cast<std::uint64_t>(platform::process_id())).text(",\"class\":\"").text(class_name(f.error)).text("\",\"deferred\":")
       .text(is_deferred(f) ? "true" : "false").text(",\"address\":\"").hex(f.address).character('"');
   if (f.pc != 0) out.text(",\"pc\":\"").hex(f.pc).character('"');
   if (f.access != nullptr) out.text(",\"access\":\"").text(f.access).character('"');

@@ -344,7 +344,7 @@ TEST(Leaks, registered_root_region_keeps_what_it_points_to) {
 TEST(Leaks, json_report_has_the_groups_and_totals) {
   Outcome run = run_case("indirect", "report_format=json");
   EXPECT_EQ(run.exit_code, 23);
-  EXPECT_OUTPUT(run, "{\"tool\":\"dbgalloc\",\"pid\":");
+  EXPECT_OUTPUT(run, "{\"tool\":\"dbgalloc\",\"format_version\":1,\"pid\":");
   EXPECT_OUTPUT(run, "\"class\":\"memory-leak\"");
   EXPECT_OUTPUT(run, "{\"kind\":\"direct\",\"bytes\":16,\"objects\":1,");
   EXPECT_OUTPUT(run, "{\"kind\":\"indirect\",\"bytes\":100,\"objects\":1,");
