@@ -22,16 +22,21 @@
 // loaded. (Weak references do not pull members out of a static archive: with
 // libdbgalloc.a, link it whole, as all three recipes above do.)
 //
-// The listener's own checks never end the process. A report made inside malloc/free
-// during the test (an overflow found at free, a double free) still does under
-// halt_on_error=1, the default: run the tests with halt_on_error=0 to have such a bug
-// fail only its test.
+// A report dbgalloc makes while a test runs (an overflow found at free, a double free,
+// an invalid free) fails that test too, by name, in the console and in the XML, and
+// the run goes on: while each test runs the listener sets halt_on_error=0, and puts
+// the program's setting back in a child the test forks (a death test that expects a
+// report to end the process still sees it end) and in gtest's re-executed death-test
+// children. The report itself goes where reports go (stderr) as it is made. The
+// listener's own checks never end the process.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 #include "dbgalloc/dbgalloc.h"
@@ -43,6 +48,7 @@ extern "C" {
 #pragma weak dbgalloc_ignore_existing_blocks
 #pragma weak dbgalloc_set_report_fd
 #pragma weak dbgalloc_set_halt_on_error
+#pragma weak dbgalloc_get_stats
 }
 #endif
 
@@ -52,7 +58,8 @@ namespace dbgalloc::gtest {
 inline bool available() {
 #ifdef DBGALLOC_GTEST_OPTIONAL
   return &dbgalloc_check_heap != nullptr && &dbgalloc_leak_check != nullptr &&
-         &dbgalloc_ignore_existing_blocks != nullptr && &dbgalloc_set_report_fd != nullptr && &dbgalloc_set_halt_on_error != nullptr;
+         &dbgalloc_ignore_existing_blocks != nullptr && &dbgalloc_set_report_fd != nullptr && &dbgalloc_set_halt_on_error != nullptr &&
+         &dbgalloc_get_stats != nullptr;
 #else
   return true;
 #endif
@@ -64,15 +71,31 @@ class Listener : public ::testing::EmptyTestEventListener {
   explicit Listener(bool check_leaks = true) : check_leaks_(check_leaks) {}
 
   void OnTestStart(const ::testing::TestInfo&) override {
-    if (available()) dbgalloc_ignore_existing_blocks();
+    if (!available()) return;
+    dbgalloc_ignore_existing_blocks();
+    errors_before_ = error_count();
+    if (in_death_test_child()) return;  // the death test expects the program's setting
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, [] { pthread_atfork(nullptr, nullptr, restore_halt_in_child); });
+    program_halt() = dbgalloc_set_halt_on_error(0);
+    inside_test() = true;
   }
 
   void OnTestEnd(const ::testing::TestInfo& test) override {
     if (!available()) return;
+    size_t reported = error_count() - errors_before_;
+    if (inside_test()) {
+      inside_test() = false;
+      dbgalloc_set_halt_on_error(program_halt());
+    }
     scrub_dead_stack();
     Findings found = run_checks(check_leaks_);
     // The failure points at the TEST() that leaked, not at this header.
-    if (found.heap_broken != 0) {
+    if (reported != 0) {
+      ADD_FAILURE_AT(test.file(), test.line())
+          << "dbgalloc: " << reported << " error report(s) while this test ran (on stderr, above)"
+          << (found.heap_broken != 0 || found.leaked != 0 ? "; then its checks:\n" + found.report : std::string());
+    } else if (found.heap_broken != 0) {
       ADD_FAILURE_AT(test.file(), test.line()) << "dbgalloc: the heap check failed after this test:\n"
                                                << found.report;
     } else if (found.leaked != 0) {
@@ -121,7 +144,42 @@ class Listener : public ::testing::EmptyTestEventListener {
     return found;
   }
 
+  static size_t error_count() {
+    dbgalloc_stats stats{};
+    dbgalloc_get_stats(&stats);
+    return stats.errors;
+  }
+
+  // halt_on_error as the program set it, while a test runs with it off.
+  static int& program_halt() {
+    static int halt = 1;
+    return halt;
+  }
+  static bool& inside_test() {
+    static bool inside = false;
+    return inside;
+  }
+  // A child forked while a test ran (a death test, "fast" style) halts as the program said.
+  static void restore_halt_in_child() {
+    if (inside_test()) dbgalloc_set_halt_on_error(program_halt());
+  }
+  // gtest's "threadsafe" death tests re-execute the binary with this flag.
+  static bool in_death_test_child() {
+    FILE* cmdline = fopen("/proc/self/cmdline", "r");
+    if (cmdline == nullptr) return false;
+    char buffer[4096];
+    size_t n = fread(buffer, 1, sizeof buffer - 1, cmdline);
+    fclose(cmdline);
+    buffer[n] = '\0';
+    const char flag[] = "--gtest_internal_run_death_test";
+    for (size_t at = 0; at < n; at += strlen(buffer + at) + 1) {
+      if (strncmp(buffer + at, flag, sizeof flag - 1) == 0) return true;
+    }
+    return false;
+  }
+
   bool check_leaks_;
+  size_t errors_before_ = 0;
 };
 
 // Appends a Listener to GoogleTest's listeners (call after InitGoogleTest).

@@ -158,14 +158,19 @@ bool same(const Identity& identity, const struct stat& st) {
 }
 
 // fd 2 is no longer what it was at start-up. A program that redirects its stderr
-// (dup2, freopen, a test capturing it) gets a write-only descriptor or a terminal
-// there; a read-write file or a socket that landed on number 2 after the program
-// closed it is its data, never written into.
+// (dup2, freopen, a test capturing it) gets a terminal, a write-only descriptor, or a
+// read-write file it dup2'd there (GoogleTest captures a death test's stderr in a
+// mkstemp file), which is inherited across exec as a stderr must be. A socket, or a
+// read-write file the program opened close-on-exec (as files are opened today) that
+// landed on number 2 after it closed stderr, is its data, never written into.
 bool redirected_stderr(const struct stat& st) {
   if (S_ISCHR(st.st_mode)) return true;
   if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) return false;
   int flags = fcntl(2, F_GETFL);
-  return flags != -1 && (flags & O_ACCMODE) == O_WRONLY;
+  if (flags == -1 || (flags & O_ACCMODE) == O_RDONLY) return false;
+  if ((flags & O_ACCMODE) == O_WRONLY) return true;
+  int descriptor_flags = fcntl(2, F_GETFD);
+  return descriptor_flags != -1 && (descriptor_flags & FD_CLOEXEC) == 0;
 }
 
 // The start-up stderr, when fd 2 is closed (coreutils close it at exit) or is now

@@ -50,6 +50,39 @@ TEST(Listener, overflow_of_a_live_block_fails_at_the_heap_check) {
   live[13] = 'x';
 }
 
+// Reports dbgalloc makes inside free while the test runs: each fails its test, and
+// the run goes on to the next test (halt_on_error=1, the default, or 0).
+__attribute__((noinline)) void overflow_then_free() {
+  char* p = static_cast<char*>(malloc(24));
+  sink = p;
+  static_cast<volatile char*>(p)[24] = 'x';
+  free(p);
+}
+
+TEST(Listener, overflow_found_at_free_fails_its_test) { overflow_then_free(); }
+
+TEST(Listener, double_free_fails_its_test) {
+  void* p = malloc(32);
+  sink = p;
+  free(p);
+  free(sink);
+}
+
+TEST(Listener, a_test_after_failing_ones_runs_and_passes) {
+  delete new int(4);
+}
+
+// A death test that expects a report to end the process still sees it end (the
+// listener's carrying on stays in the parent).
+TEST(Listener, death_test_still_dies_of_a_report) {
+  EXPECT_DEATH(overflow_then_free(), "heap-buffer-overflow");
+}
+
+TEST(Listener, threadsafe_death_test_still_dies_of_a_report) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(overflow_then_free(), "heap-buffer-overflow");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

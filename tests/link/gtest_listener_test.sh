@@ -2,7 +2,9 @@
 # gtest_listener_test.sh CASES: runs the listener's test cases one filter at a time.
 # A clean test and a test that keeps its block reachable pass; a test that leaks fails
 # with the leak report naming its allocating function; a test that overflows a live
-# block fails at the heap check; a block lost before the tests is blamed on none.
+# block fails at the heap check; a block lost before the tests is blamed on none; a
+# report made inside free during a test fails that test and the run goes on; death
+# tests still see a report end the child.
 set -uo pipefail
 cases=${1:?usage: gtest_listener_test.sh GTEST_LISTENER_CASES}
 export GTEST_COLOR=no
@@ -50,4 +52,26 @@ contains "the summary names the test's allocating line" "$tmp/out" \
   'SUMMARY: dbgalloc: heap-buffer-overflow [^ ]*gtest_listener_cases.cpp:[0-9]* in .*overflow_of_a_live_block'
 contains "so does the dedup token" "$tmp/out" 'DEDUP_TOKEN: heap-buffer-overflow--.*overflow_of_a_live_block'
 lacks "the listener is blamed nowhere" "$tmp/out" '^\(SUMMARY\|DEDUP_TOKEN\):.*\(gtest.hpp\|dbgalloc::gtest\)'
+# Reports made inside free while a test runs, under the default halt_on_error=1 and
+# under 0: each fails its own test (console and XML), and the run goes on.
+for options in "" "halt_on_error=0"; do
+  DBGALLOC_OPTIONS=$options "$cases" \
+    --gtest_filter='Listener.overflow_found_at_free_fails_its_test:Listener.double_free_fails_its_test:Listener.a_test_after_failing_ones_runs_and_passes' \
+    --gtest_output="xml:$tmp/out.xml" >"$tmp/out" 2>&1
+  status=$?
+  check "[$options] a report during a test fails the run (dbgalloc's exitcode)" 23 $status
+  contains "[$options] the overflow found at free fails its test" "$tmp/out" '\[  FAILED  \] Listener.overflow_found_at_free_fails_its_test'
+  contains "[$options] the double free fails its test" "$tmp/out" '\[  FAILED  \] Listener.double_free_fails_its_test'
+  contains "[$options] the failure says a report was made" "$tmp/out" 'dbgalloc: 1 error report(s) while this test ran'
+  contains "[$options] the report itself is on stderr" "$tmp/out" 'ERROR: dbgalloc: double-free on address'
+  contains "[$options] the next test runs and passes" "$tmp/out" '\[       OK \] Listener.a_test_after_failing_ones_runs_and_passes'
+  contains "[$options] the summary is printed" "$tmp/out" '2 FAILED TESTS'
+  contains "[$options] the XML counts both failures" "$tmp/out.xml" 'tests="3" failures="2"'
+  contains "[$options] the XML names the failed test" "$tmp/out.xml" 'testcase name="double_free_fails_its_test".*result="completed"'
+done
+
+# Death tests still see a report end the child (fast and threadsafe styles).
+"$cases" --gtest_filter='Listener.*death_test_still_dies_of_a_report' >"$tmp/out" 2>&1
+check "death tests expecting a report pass" 0 $?
+contains "both ran" "$tmp/out" '\[  PASSED  \] 2 tests'
 exit $failed
