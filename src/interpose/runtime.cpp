@@ -151,6 +151,19 @@ void flush_program_output() {
   stream_list.unlock();
 }
 
+// dbgalloc-run exports DBGALLOC_RUN_PID, the pid of the program it launched (exec
+// keeps it); read at load, as the program may change its environment.
+int launched_pid = 0;
+
+void find_launched_program() {
+  const char* value = platform::get_env("DBGALLOC_RUN_PID");
+  int pid = 0;
+  for (; value != nullptr && *value >= '0' && *value <= '9'; ++value) pid = pid * 10 + (*value - '0');
+  launched_pid = pid;
+}
+
+bool below_launched_program() { return launched_pid > 0 && platform::process_id() != launched_pid; }
+
 __attribute__((constructor(101))) void on_load() {
   if (step_aside_if_tool_present()) return;  // ASan, MSan, TSan or valgrind owns malloc
   ensure_started();
@@ -158,6 +171,7 @@ __attribute__((constructor(101))) void on_load() {
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   find_stream_list();
+  find_launched_program();
 }
 
 __attribute__((destructor(101))) void on_unload() {
@@ -166,8 +180,18 @@ __attribute__((destructor(101))) void on_unload() {
   debug::check_all("exit check", 0);
   std::size_t leaks = report::leak_check_at_exit();  // honours detect_leaks
   if (options::current().print_stats) print_stats();
-  // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks.
-  if ((report::error_count() > 0 || leaks > 0) && options::current().exitcode != 0) {
+  // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks,
+  // except a child's leaks under dbgalloc-run when child_leaks_fail=0: a build's
+  // compilers and a tool's helpers keep their status (the launched program's counts).
+  bool leaks_fail = leaks > 0;
+  if (leaks_fail && !options::current().child_leaks_fail && below_launched_program()) {
+    leaks_fail = false;
+    platform::StackText<256> note;
+    note.text("dbgalloc: exit status kept: this process runs below the program dbgalloc-run launched "
+              "(child_leaks_fail=1 makes its leaks fail it)\n");
+    note.flush();
+  }
+  if ((report::error_count() > 0 || leaks_fail) && options::current().exitcode != 0) {
     flush_program_output();
     _exit(static_cast<int>(options::current().exitcode));
   }

@@ -44,6 +44,16 @@ void churn(std::size_t bytes) {
   for (std::size_t done = 0; done < bytes; done += 4096) release_block(sink = static_cast<char*>(malloc(4096)));
 }
 
+__attribute__((noinline)) void leak_forty_bytes() {
+  sink = static_cast<char*>(malloc(40));
+  sink = nullptr;
+}
+// Clobbers stale stack copies of the leaked pointer (the leak scan is conservative).
+__attribute__((noinline)) void scrub_stack() {
+  volatile char scratch[16384];
+  for (char& c : const_cast<char (&)[16384]>(scratch)) c = 0;
+}
+
 int run(const std::string& name) {
   if (name == "overflow_at_free") {
     char* p = allocate_thirteen();
@@ -185,6 +195,19 @@ int run(const std::string& name) {
     printf("%02x %02x %02x\n", p[0], p[63], z[10]);
     free(p);
     free(z);
+  } else if (name == "leak") {
+    leak_forty_bytes();
+    scrub_stack();
+  } else if (name == "leaky_child") {
+    // This program again, as a child that leaks; its exit status is printed.
+    pid_t child = fork();
+    if (child == 0) {
+      execl("/proc/self/exe", "bug_cases", "leak", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("child status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   } else if (name == "clean") {
     // Every API used correctly, including malloc_usable_size to its full size.
     char* p = static_cast<char*>(malloc(10));

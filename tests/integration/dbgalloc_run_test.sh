@@ -50,11 +50,11 @@ lacks() {  # lacks DESCRIPTION FILE PATTERN
 # Flags to options, exit status passed through, preload active.
 "$run" --print-stats -- bash -c 'printf "%s\n" "$DBGALLOC_OPTIONS"; exit 7' >"$tmp/out" 2>"$tmp/err"
 check "exit status is the program's" 7 $?
-check "--print-stats becomes print_stats=1" "print_stats=1" "$(cat "$tmp/out")"
+check "--print-stats becomes print_stats=1 (after the launcher's child_leaks_fail=0)" "child_leaks_fail=0:print_stats=1" "$(cat "$tmp/out")"
 contains "the preloaded program prints statistics" "$tmp/err" '^dbgalloc: pid [0-9]*:'
 
 DBGALLOC_OPTIONS=print_stats=0 "$run" --print-stats=1 -- printenv DBGALLOC_OPTIONS >"$tmp/out" 2>"$tmp/err"
-check "flags are appended to DBGALLOC_OPTIONS" "print_stats=0:print_stats=1" "$(cat "$tmp/out")"
+check "flags are appended to DBGALLOC_OPTIONS" "child_leaks_fail=0:print_stats=0:print_stats=1" "$(cat "$tmp/out")"
 
 "$run" --no-such-option=3 -- touch "$tmp/ran" >"$tmp/out" 2>"$tmp/err"
 status=$?
@@ -78,6 +78,26 @@ check "a report exits with exitcode (23)" 23 $?
 contains "the report is on stderr" "$tmp/err" 'ERROR: dbgalloc: double-free'
 "$run" --exitcode=42 -- "$bug_cases" double_free >"$tmp/out" 2>"$tmp/err"
 check "--exitcode changes it" 42 $?
+# Leaks: the launched program's set its status; a child's are reported, and keep the
+# child's status unless --child-leaks-fail=1 (build systems run leaking compilers).
+"$run" -- "$bug_cases" leak >"$tmp/out" 2>"$tmp/err"
+check "the launched program's leak sets the exit status" 23 $?
+contains "... with the leak report" "$tmp/err" 'Direct leak of 40 byte(s) in 1 object(s)'
+"$run" -- "$bug_cases" leaky_child >"$tmp/out" 2>"$tmp/err"
+check "a leaking child does not fail the run" 0 $?
+contains "the child's leak is reported" "$tmp/err" 'Direct leak of 40 byte(s) in 1 object(s)'
+contains "... and the child says why its status is kept" "$tmp/err" 'dbgalloc: exit status kept: this process runs below the program dbgalloc-run launched'
+contains "... and kept its exit status" "$tmp/out" 'child status 0'
+"$run" --child-leaks-fail=1 -- "$bug_cases" leaky_child >"$tmp/out" 2>"$tmp/err"
+check "--child-leaks-fail=1: the launched program's status is still its own" 0 $?
+contains "--child-leaks-fail=1: the child's leak sets the child's status" "$tmp/out" 'child status 23'
+DBGALLOC_OPTIONS=child_leaks_fail=1 "$run" -- "$bug_cases" leaky_child >"$tmp/out" 2>"$tmp/err"
+contains "child_leaks_fail=1 in DBGALLOC_OPTIONS overrides the launcher's default" "$tmp/out" 'child status 23'
+"$run" --sarif="$tmp/leaks.sarif" -- "$bug_cases" leaky_child >"$tmp/out" 2>"$tmp/err"
+check "--sarif: a leaking child does not fail the run either" 0 $?
+contains "--sarif: ... and kept its exit status" "$tmp/out" 'child status 0'
+LD_PRELOAD=$lib_abs "$bug_cases" leaky_child >"$tmp/out" 2>"$tmp/err"
+contains "without the launcher every process's leaks fail it" "$tmp/out" 'child status 23'
 "$run" -- "$bug_cases" clean >"$tmp/out" 2>"$tmp/err"
 check "a clean program exits 0" 0 $?
 
