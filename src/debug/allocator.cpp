@@ -11,6 +11,7 @@
 #include "debug/internal.hpp"
 #include "debug/locate.hpp"
 #include "debug/quarantine.hpp"
+#include "debug/thread_quarantine.hpp"
 #include "heap/arenas.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
@@ -42,7 +43,6 @@ struct Config {
 };
 
 constinit Config config;
-constinit Quarantine quarantine;
 constinit GuardBlocks guards;
 std::atomic<std::uint64_t> allocations_since_check{0};
 
@@ -50,8 +50,6 @@ thread_local std::uint32_t tls_sequence __attribute__((tls_model("initial-exec")
 thread_local std::uint64_t tls_random __attribute__((tls_model("initial-exec"))) = 0;
 thread_local long long tls_guard_countdown __attribute__((tls_model("initial-exec"))) = -1;
 thread_local int tls_leaks_disabled __attribute__((tls_model("initial-exec"))) = 0;
-
-constexpr std::size_t kEvictBatch = 16;
 
 const char* operation_for(Kind kind) {
   switch (kind) {
@@ -239,24 +237,6 @@ void repair_canaries(const Located& block) {
   fill_canary(user, end, end + h->right_canary());
 }
 
-constexpr std::size_t kMappingCost = 64 * 1024;
-
-// What holding the block costs in memory: the whole heap chunk, so the quarantine's
-// byte budget bounds the memory it really keeps. A guard span keeps its pages
-// (PROT_NONE); a slab slot's pages are guard pages, their contents gone: what stays is
-// its record and, per page, its page-map entry and page-table entry.
-std::size_t quarantine_cost(const Located& block) {
-  if (block.guard != nullptr && block.guard->span != nullptr) return block.guard->span->map_size();
-  if (block.guard != nullptr) {
-    std::size_t cost = sizeof(GuardRecord) + 16 * (block.guard->size() / platform::page_size() + 1);
-    // A one-slot slab is a mapping of its own: the budget also bounds how many it holds.
-    if (block.guard->slab->capacity == 1 && cost < kMappingCost) cost = kMappingCost;
-    return cost;
-  }
-  return heap::Heap::kHeaderSize + prefix_for(block.header->alignment()) + block.header->size() +
-         block.header->right_canary();
-}
-
 void release_block(const Located& block) {
   if (block.guard != nullptr) {
     transition(&block.guard->header, State::freed);
@@ -266,48 +246,6 @@ void release_block(const Located& block) {
   BlockHeader* h = block.header;
   transition(h, State::freed);
   heap::arenas().deallocate(reinterpret_cast<void*>(block.user - prefix_for(h->alignment())));
-}
-
-// A block leaving the quarantine: anything written to it since its free is a write
-// after free.
-void leave_quarantine(std::uintptr_t user) {
-  Located block;
-  if (locate(user, &block) != Lookup::ok) return;  // reported when it was damaged
-  if (block.guard == nullptr) {
-    std::uintptr_t changed = first_not_filled(user, user + filled_bytes(block.header->size()), config.free_fill);
-    if (changed != 0) report::heap_use_after_free_write(*block.header, user, changed, "quarantine eviction");
-    std::uintptr_t bad = damaged_canary(block);
-    if (bad != 0) report::heap_buffer_overflow(*block.header, user, bad, "quarantine eviction", block.header->free_stack);
-  }
-  release_block(block);
-}
-
-// Evicted blocks were last touched a quarantine ago: their headers, fill and canaries
-// are cold. Fetching a batch's lines up front overlaps those misses (a prefetch never
-// faults, so a guard block's protected page is harmless).
-void prefetch_block(const Quarantine::Entry& entry) {
-  __builtin_prefetch(reinterpret_cast<const void*>(entry.user - kPrefix));
-  __builtin_prefetch(reinterpret_cast<const void*>(entry.user));
-  __builtin_prefetch(reinterpret_cast<const void*>(entry.user + entry.bytes - kPrefix - 2 * heap::Heap::kHeaderSize));
-}
-
-void process_evicted(const Quarantine::Entry* entries, std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) prefetch_block(entries[i]);
-  for (std::size_t i = 0; i < count; ++i) leave_quarantine(entries[i].user);
-}
-
-void quarantine_or_release(const Located& block) {
-  Quarantine::Entry evicted[kEvictBatch];
-  std::size_t count = 0;
-  if (!quarantine.push({block.user, quarantine_cost(block)}, evicted, kEvictBatch, &count)) {
-    release_block(block);
-    return;
-  }
-  process_evicted(evicted, count);
-  while (count == kEvictBatch) {
-    count = quarantine.evict(evicted, kEvictBatch, false);
-    process_evicted(evicted, count);
-  }
 }
 
 // Reports a pointer that is not a live block's start; true when it was one.
@@ -380,7 +318,7 @@ void release_checked(const Located& block, std::uintptr_t caller) {
   }
   transition(h, State::quarantined);
   if (block.guard != nullptr) GuardBlocks::protect(block.guard);
-  quarantine_or_release(block);
+  internal::quarantine_or_release(block);
 }
 
 void maybe_check_everything() {
@@ -410,7 +348,8 @@ void configure(const options::Options& o) {
   config.guard_max = static_cast<std::size_t>(o.guard_max_size);
   config.check_every = o.check_every;
   config.stack_depth = static_cast<std::size_t>(o.malloc_stack_depth);
-  quarantine.configure(static_cast<std::size_t>(o.quarantine_mb) << 20, static_cast<std::size_t>(o.quarantine_blocks));
+  internal::configure_quarantine(static_cast<std::size_t>(o.quarantine_mb) << 20,
+                                 static_cast<std::size_t>(o.quarantine_blocks));
   guards.configure(platform::max_map_count(), o.guard_regions && platform::guard_regions_supported());
   init_secret(platform::random_u64());
   configure_guard_sites(o.guard_sites.c_str());
@@ -533,12 +472,6 @@ const char* guard_mechanism() {
 
 bool is_guard_block(const void* p) { return GuardBlocks::record_at(reinterpret_cast<std::uintptr_t>(p)) != nullptr; }
 
-void purge_quarantine() {
-  Quarantine::Entry evicted[kEvictBatch];
-  std::size_t count;
-  while ((count = quarantine.evict(evicted, kEvictBatch, true)) > 0) process_evicted(evicted, count);
-}
-
 int& leak_check_disabled_depth() { return tls_leaks_disabled; }
 
 namespace internal {
@@ -549,16 +482,19 @@ GuardBlocks& guard_blocks() { return guards; }
 std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
 void repair_block_canaries(const Located& block) { repair_canaries(block); }
 stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
-bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return quarantine.mapping(begin, end); }
+void release(const Located& block) { release_block(block); }
 }  // namespace internal
 
 DebugStats stats() {
   GuardStats g = guards.stats();
-  return DebugStats{quarantine.blocks(), quarantine.bytes(), g.live_spans, g.fallbacks, g.slabs, g.bytes};
+  ThreadQuarantine::Totals parked = ThreadQuarantine::totals();
+  return DebugStats{internal::quarantine().blocks() + parked.blocks, internal::quarantine().bytes() + parked.bytes, g.live_spans,
+                    g.fallbacks, g.slabs, g.bytes};
 }
 
 void lock_for_fork() {
-  quarantine.lock();
+  ThreadQuarantine::lock_registry();
+  internal::quarantine().lock();
   guards.lock();
   heap::arenas().lock_all();
 }
@@ -566,13 +502,16 @@ void lock_for_fork() {
 void unlock_after_fork() {
   heap::arenas().unlock_all();
   guards.unlock();
-  quarantine.unlock();
+  internal::quarantine().unlock();
+  ThreadQuarantine::unlock_registry();
 }
 
 void reset_after_fork() {
   heap::arenas().reset_locks_after_fork();
   guards.reset_lock_after_fork();
-  quarantine.reset_lock_after_fork();
+  internal::quarantine().reset_lock_after_fork();
+  // Last: flushing the dead threads' batches takes the locks reset above.
+  ThreadQuarantine::reset_after_fork();
 }
 
 }  // namespace dbgalloc::debug

@@ -103,15 +103,27 @@ std::uintptr_t first_bad_canary(std::uintptr_t user, std::uintptr_t begin, std::
   return 0;
 }
 
+// Blocks leave the quarantine by the thousand: a cache line at a time, its eight words
+// folded into one test (vector compares), and only a line that differs is looked at
+// word by word, then byte by byte, for the exact first byte.
 std::uintptr_t first_not_filled(std::uintptr_t begin, std::uintptr_t end, std::uint8_t fill) {
-  std::uint64_t word = 0x0101010101010101ull * fill;
+  const std::uint64_t word = 0x0101010101010101ull * fill;
   std::uintptr_t a = begin;
   while (a < end && (a & 7) != 0) {
     if (*reinterpret_cast<const std::uint8_t*>(a) != fill) return a;
     ++a;
   }
+  for (; a + 64 <= end; a += 64) {
+    std::uint64_t line[8];
+    std::memcpy(line, reinterpret_cast<const void*>(a), sizeof line);
+    std::uint64_t diff = 0;
+    for (std::uint64_t w : line) diff |= w ^ word;
+    if (diff != 0) break;
+  }
   for (; a + 8 <= end; a += 8) {
-    if (*reinterpret_cast<const std::uint64_t*>(a) != word) break;
+    std::uint64_t have;
+    std::memcpy(&have, reinterpret_cast<const void*>(a), 8);
+    if (have != word) break;
   }
   for (; a < end; ++a) {
     if (*reinterpret_cast<const std::uint8_t*>(a) != fill) return a;

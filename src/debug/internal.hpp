@@ -5,6 +5,7 @@
 
 #include "debug/guard_blocks.hpp"
 #include "debug/locate.hpp"
+#include "debug/quarantine.hpp"
 #include "stacks/stacks.hpp"
 
 namespace dbgalloc::debug::internal {
@@ -17,6 +18,14 @@ GuardBlocks& guard_blocks();
 std::uintptr_t first_damaged_canary(const Located& block);
 void repair_block_canaries(const Located& block);
 stacks::StackId stack_from(std::uintptr_t caller);
+// Marks the block freed and gives it back to the heap or the guard blocks.
+void release(const Located& block);
+
+// quarantine_flow.cpp: the FIFO, the threads' batches in front of it, and eviction.
+Quarantine& quarantine();
+void configure_quarantine(std::size_t max_bytes, std::size_t max_blocks);
+// Parks or pushes a freed (filled, quarantined) block; releases it when nothing holds it.
+void quarantine_or_release(const Located& block);
 // The quarantine ring's mapping (see Quarantine::mapping).
 bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end);
 

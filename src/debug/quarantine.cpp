@@ -56,22 +56,40 @@ std::size_t Quarantine::pop_locked(Entry* out, std::size_t max, bool drain_all) 
   return n;
 }
 
-bool Quarantine::push(Entry entry, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count) {
-  *evicted_count = 0;
-  platform::LockGuard guard(lock_);
-  if (max_blocks_ == 0 || max_bytes_ == 0 || entry.bytes > max_bytes_) return false;
-  if (ring_ == nullptr && !map_ring()) return false;
+void Quarantine::append_locked(Entry entry, Entry* evicted, std::size_t* evicted_count) {
   if (count_ == active_) {
     if (active_ < capacity_) {
       grow_ring();
     } else {
-      *evicted_count = pop_locked(evicted, 1, true);
+      *evicted_count += pop_locked(evicted + *evicted_count, 1, true);
     }
   }
   std::size_t tail = head_ + count_;
   ring_[tail < active_ ? tail : tail - active_] = entry;
   ++count_;
   entries_bytes_ += entry.bytes;
+}
+
+bool Quarantine::push(Entry entry, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count) {
+  *evicted_count = 0;
+  platform::LockGuard guard(lock_);
+  if (max_blocks_ == 0 || max_bytes_ == 0 || entry.bytes > max_bytes_) return false;
+  if (ring_ == nullptr && !map_ring()) return false;
+  append_locked(entry, evicted, evicted_count);
+  *evicted_count += pop_locked(evicted + *evicted_count, max_evicted - *evicted_count, false);
+  return true;
+}
+
+bool Quarantine::push_batch(Batch& batch, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count) {
+  *evicted_count = 0;
+  platform::LockGuard guard(lock_);
+  if (max_blocks_ == 0 || max_bytes_ == 0) return false;
+  if (ring_ == nullptr && !map_ring()) return false;
+  for (std::size_t i = 0; i < batch.count; ++i) append_locked(batch.entries[i], evicted, evicted_count);
+  // Emptied before the lock is released: a fork taken after it sees the entries in the
+  // ring only.
+  batch.count = 0;
+  batch.bytes = 0;
   *evicted_count += pop_locked(evicted + *evicted_count, max_evicted - *evicted_count, false);
   return true;
 }

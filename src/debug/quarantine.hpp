@@ -17,6 +17,10 @@
 // (the caller's figure, e.g. the whole heap chunk) plus the ring's own active entries
 // (bytes() reports both). The leak scanner leaves the whole mapping out (mapping()).
 //
+// Batches: a thread parks its frees in a Batch of its own (thread_quarantine.hpp) and
+// moves the whole batch in with push_batch(), one lock acquisition per kBatchEntries
+// frees instead of one per free.
+//
 // Invariants (under the lock): count <= active <= capacity; the held entries are
 // ring[(head + i) % active] for i < count, oldest first; entries_bytes is the sum of
 // their costs.
@@ -41,12 +45,26 @@ class Quarantine {
   // it is free again, so blocks leave in batches (the caller prefetches a batch's cold
   // lines together) rather than one per free.
   static constexpr std::size_t kBatchFraction = 64;
+  // Frees a thread gathers before taking the lock (the most; small budgets take fewer).
+  static constexpr std::size_t kBatchEntries = 128;
+  // A thread's frees not yet in the ring. Only its thread writes it; push_batch empties it
+  // under the lock (a forked child never sees a batch both in the ring and still full).
+  struct Batch {
+    std::size_t count;
+    std::size_t bytes;
+    Entry entries[kBatchEntries];
+  };
 
   void configure(std::size_t max_bytes, std::size_t max_blocks);
   // False when the block cannot be held (no budget, or the ring could not be mapped):
   // the caller releases it at once. Evicted entries go to `evicted` (up to max_evicted);
   // *evicted_count says how many. Call evict() for the rest while it returns entries.
   bool push(Entry entry, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count);
+  // Moves every entry of `batch` into the ring and empties it (each entry's bytes must be
+  // at most the byte budget); false (batch untouched) when the ring cannot hold blocks.
+  // max_evicted must exceed batch.count. When *evicted_count == max_evicted more may be
+  // due: call evict() while it fills what it is given.
+  bool push_batch(Batch& batch, Entry* evicted, std::size_t max_evicted, std::size_t* evicted_count);
   // Pops entries while over budget (or all, with drain_all).
   std::size_t evict(Entry* out, std::size_t max, bool drain_all);
 
@@ -87,6 +105,9 @@ class Quarantine {
   bool map_ring();
   void grow_ring();
   std::size_t pop_locked(Entry* out, std::size_t max, bool drain_all);
+  // Appends one entry, popping the oldest first into *evicted when the ring is full
+  // (*evicted_count counts it).
+  void append_locked(Entry entry, Entry* evicted, std::size_t* evicted_count);
 
   platform::Lock lock_;
   Entry* ring_ = nullptr;

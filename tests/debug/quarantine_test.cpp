@@ -3,6 +3,7 @@
 // number of frees.
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <vector>
 
 #include "debug/quarantine.hpp"
@@ -141,6 +142,32 @@ TEST(Quarantine, ring_memory_follows_the_blocks_held) {
   EXPECT_LT(q.blocks(), 1100u);
   EXPECT_EQ(q.active_entries(), Quarantine::kInitialActive);
   drain(q);
+}
+
+// A thread's batch enters behind what is already held, oldest first, and is emptied;
+// a ring at its count budget makes room for the whole batch from its oldest entries.
+TEST(Quarantine, a_batch_enters_in_order_and_is_emptied) {
+  Quarantine q;
+  q.configure(1024 * kMiB, 100);
+  std::vector<std::uintptr_t> out;
+  for (std::size_t n = 1; n <= 90; ++n) push(q, n, 64, &out);
+  Quarantine::Batch batch{};
+  for (std::size_t n = 91; n <= 120; ++n) {
+    batch.entries[batch.count++] = {n * 16, 64};
+    batch.bytes += 64;
+  }
+  Quarantine::Entry evicted[Quarantine::kBatchEntries + 16];
+  std::size_t count = 0;
+  ASSERT_TRUE(q.push_batch(batch, evicted, std::size(evicted), &count));
+  EXPECT_EQ(batch.count, 0u);
+  EXPECT_EQ(batch.bytes, 0u);
+  // 120 blocks against a budget of 100: the 20 oldest and then a batch down to the
+  // low-water mark (100 - 100 / kBatchFraction = 99 blocks).
+  ASSERT_EQ(count, 21u);
+  for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(evicted[i].user / 16, i + 1);
+  auto drained = drain(q);
+  ASSERT_EQ(drained.size(), 99u);
+  for (std::size_t i = 0; i < drained.size(); ++i) ASSERT_EQ(drained[i], 22 + i);
 }
 
 TEST(Quarantine, no_budget_holds_nothing) {

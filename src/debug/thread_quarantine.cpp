@@ -1,0 +1,181 @@
+// Per-thread quarantine batches: see thread_quarantine.hpp.
+#include "debug/thread_quarantine.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "platform/lock.hpp"
+#include "platform/platform.hpp"
+#include "platform/reentry.hpp"
+
+namespace dbgalloc::debug {
+
+namespace {
+
+struct Record {
+  Quarantine::Batch batch;
+  Record* next;  // the registry, or the list of parked records
+  Record* prev;
+};
+
+constinit thread_local Record* tls_record __attribute__((tls_model("initial-exec"))) = nullptr;
+// Set while the thread must not park: attaching (pthread_setspecific may allocate),
+// exiting and after.
+constinit thread_local bool tls_no_batch __attribute__((tls_model("initial-exec"))) = false;
+
+// 0: batches off. Written by configure() only.
+std::size_t limit_entries = 0;
+std::size_t limit_bytes = 0;
+std::size_t largest_entry = 0;  // the FIFO's byte budget: larger blocks are never held
+ThreadQuarantine::Flush flush_batch = nullptr;
+
+constinit platform::Lock registry_lock;
+// Guarded by registry_lock.
+Record* registered = nullptr;
+Record* parked = nullptr;
+pthread_key_t exit_key;
+bool exit_key_ready = false;
+bool exit_key_failed = false;
+
+// Empties the batch through the allocator, then clears the entries it held.
+void flush(Quarantine::Batch& batch) {
+  std::size_t held = batch.count;
+  if (held == 0) return;
+  flush_batch(batch);
+  std::memset(batch.entries, 0, held * sizeof(Quarantine::Entry));
+}
+
+void unlink_locked(Record* record) {
+  if (record->prev != nullptr) record->prev->next = record->next;
+  else registered = record->next;
+  if (record->next != nullptr) record->next->prev = record->prev;
+  record->prev = nullptr;
+  record->next = parked;
+  parked = record;
+}
+
+void on_thread_exit(void* pointer) {
+  auto* record = static_cast<Record*>(pointer);
+  // Frees made by destructors that run after this one go to the FIFO directly.
+  tls_no_batch = true;
+  tls_record = nullptr;
+  flush(record->batch);
+  platform::LockGuard guard(registry_lock);
+  unlink_locked(record);
+}
+
+Record* attach() {
+  if (tls_no_batch || limit_entries == 0) return nullptr;
+  tls_no_batch = true;
+  Record* record = nullptr;
+  {
+    platform::LockGuard guard(registry_lock);
+    if (!exit_key_ready && !exit_key_failed) {
+      // Without a destructor a thread's batch would stay parked for ever: no key, no batches.
+      if (pthread_key_create(&exit_key, on_thread_exit) == 0) exit_key_ready = true;
+      else exit_key_failed = true;
+    }
+    if (!exit_key_ready) return nullptr;  // tls_no_batch stays set
+    record = parked;
+    if (record != nullptr) parked = record->next;
+  }
+  if (record == nullptr) {
+    void* memory = platform::map(sizeof(Record));
+    if (memory == nullptr) {
+      tls_no_batch = false;  // try again at a later free
+      return nullptr;
+    }
+    record = new (memory) Record{};
+  }
+  record->batch.count = 0;
+  record->batch.bytes = 0;
+  {
+    platform::InternalScope internal;  // the key table's second level is allocated
+    if (pthread_setspecific(exit_key, record) != 0) {
+      platform::LockGuard guard(registry_lock);
+      record->next = parked;
+      parked = record;
+      return nullptr;
+    }
+  }
+  {
+    platform::LockGuard guard(registry_lock);
+    record->next = registered;
+    record->prev = nullptr;
+    if (registered != nullptr) registered->prev = record;
+    registered = record;
+  }
+  tls_record = record;
+  tls_no_batch = false;
+  return record;
+}
+
+}  // namespace
+
+void ThreadQuarantine::configure(std::size_t max_bytes, std::size_t max_blocks, Flush flush) {
+  std::size_t entries = max_blocks / kShare;
+  if (entries > Quarantine::kBatchEntries) entries = Quarantine::kBatchEntries;
+  std::size_t bytes = max_bytes / kShare;
+  bool on = entries >= 2 && bytes > 0;
+  flush_batch = flush;
+  limit_entries = on ? entries : 0;
+  limit_bytes = on ? bytes : 0;
+  largest_entry = max_bytes;
+}
+
+bool ThreadQuarantine::park(Quarantine::Entry entry) {
+  // Larger blocks too are parked (then flushed at once), so a thread's frees reach the
+  // FIFO in the order they were made.
+  if (limit_entries == 0 || entry.bytes > largest_entry) return false;
+  Record* record = tls_record;
+  if (__builtin_expect(record == nullptr, 0)) {
+    record = attach();
+    if (record == nullptr) return false;
+  }
+  Quarantine::Batch& batch = record->batch;
+  std::size_t count = batch.count;
+  batch.entries[count] = entry;
+  batch.bytes += entry.bytes;
+  // The entry is written before it is counted: a forked child (or a stats reader) never
+  // counts an entry not yet there.
+  std::atomic_signal_fence(std::memory_order_release);
+  __atomic_store_n(&batch.count, count + 1, __ATOMIC_RELAXED);
+  if (count + 1 >= limit_entries || batch.bytes >= limit_bytes) flush(batch);
+  return true;
+}
+
+void ThreadQuarantine::flush_mine() {
+  if (Record* record = tls_record) flush(record->batch);
+}
+
+ThreadQuarantine::Totals ThreadQuarantine::totals() {
+  Totals totals;
+  platform::LockGuard guard(registry_lock);
+  for (Record* record = registered; record != nullptr; record = record->next) {
+    totals.blocks += __atomic_load_n(&record->batch.count, __ATOMIC_RELAXED);
+    totals.bytes += __atomic_load_n(&record->batch.bytes, __ATOMIC_RELAXED);
+  }
+  return totals;
+}
+
+void ThreadQuarantine::lock_registry() { registry_lock.lock(); }
+void ThreadQuarantine::unlock_registry() { registry_lock.unlock(); }
+
+void ThreadQuarantine::reset_after_fork() {
+  registry_lock.reset();
+  platform::LockGuard guard(registry_lock);
+  Record* record = registered;
+  while (record != nullptr) {
+    Record* next = record->next;
+    if (record != tls_record) {
+      flush(record->batch);
+      unlink_locked(record);
+    }
+    record = next;
+  }
+}
+
+}  // namespace dbgalloc::debug
