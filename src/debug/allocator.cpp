@@ -65,7 +65,7 @@ const char* operation_for(Kind kind) {
 stacks::StackId record_stack(std::uintptr_t caller) {
   if (config.stack_depth == 0) return stacks::kNoStack;
   std::uintptr_t frames[stacks::kMaxFrames + 8];
-  std::size_t n = stacks::capture(frames, config.stack_depth + 6, 0);
+  std::size_t n = stacks::capture_at(frames, config.stack_depth + 6, 0, caller);
   std::size_t start = 0;
   for (std::size_t i = 0; i < n && i < 8; ++i) {
     if (frames[i] == caller) {

@@ -124,7 +124,15 @@ struct Trail {
   std::uint64_t replayed;
   Step steps[kMaxSteps];
 };
-thread_local Trail tls_trail __attribute__((tls_model("initial-exec")));
+// One trail per kind of call site: captures made from different places (an allocation
+// and a free, say) alternate, and each would otherwise overwrite the trail the next one
+// of its kind could replay. capture_keyed picks the trail by the caller's key.
+constexpr std::size_t kTrails = 4;
+thread_local Trail tls_trails[kTrails] __attribute__((tls_model("initial-exec")));
+
+std::size_t trail_index(std::uintptr_t key) {
+  return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> 62) & (kTrails - 1);
+}
 
 // needs_rbp for steps[from, count), from the outer neighbour's. The outermost state of
 // a walk that was cut short (depth limit) is taken to need it.
@@ -145,12 +153,20 @@ void place_reversed(Step* to, std::size_t at, const Step* states, std::size_t n)
 
 __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_t max,
                                               std::size_t skip) {
+  std::size_t count = capture_keyed(frames, max, skip + 1, 0);
+  // No tail call: this frame is the one skip + 1 drops.
+  asm volatile("" ::: "memory");
+  return count;
+}
+
+__attribute__((noinline)) std::size_t capture_keyed(std::uintptr_t* frames, std::size_t max, std::size_t skip,
+                                                    std::uintptr_t key) {
   if (max == 0) return 0;
   std::uintptr_t low = 0;
   std::uintptr_t high = 0;
   Slot* table_slots = slots();
   if (current_stack_bounds(&low, &high)) {
-    Trail& trail = tls_trail;
+    Trail& trail = tls_trails[trail_index(key)];
     const bool own = trail.busy == 0;
     if (own) {
       trail.busy = 1;
@@ -303,7 +319,11 @@ __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_
   return count;
 }
 
-std::uint64_t steps_replayed_in_thread() { return tls_trail.replayed; }
+std::uint64_t steps_replayed_in_thread() {
+  std::uint64_t replayed = 0;
+  for (const Trail& trail : tls_trails) replayed += trail.replayed;
+  return replayed;
+}
 
 Stats stats() {
   return Stats{rules_cached.load(std::memory_order_relaxed), fallbacks.load(std::memory_order_relaxed)};

@@ -19,9 +19,10 @@
 // handler on an alternate stack), restarts the whole capture with _Unwind_Backtrace
 // (cfi_unwinder), so the result always equals what libgcc would have produced.
 //
-// Replay: a thread keeps the states of its previous walk and the stack slots each step
-// read; a new walk that meets one of those states re-reads the slots and, while they
-// hold the same words, follows the recorded states without rule lookups. The result is
+// Replay: a thread keeps the states of its previous walk (one per trail: capture_keyed
+// picks it by key) and the stack slots each step read; a new walk that meets one of
+// those states re-reads the slots and, while they hold the same words, follows the
+// recorded states without rule lookups. The result is
 // the same as a full walk's (tests/stacks/cached_cfi_unwinder_test.cpp).
 //
 // Limitation: rules are keyed by address, so a library dlclose'd and replaced by
@@ -36,6 +37,9 @@ namespace dbgalloc::stacks::cached_cfi_unwinder {
 // skip = 0: frames[0] is a PC in the caller. Async-signal-safe on glibc >= 2.35, where
 // modules are found with _dl_find_object.
 std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
+// The same, replaying from the trail kept for `key` (the caller's choice: e.g. the
+// program's return address, so allocations and frees each replay their own last walk).
+std::size_t capture_keyed(std::uintptr_t* frames, std::size_t max, std::size_t skip, std::uintptr_t key);
 
 struct Stats {
   std::uint64_t rules_cached;  // distinct PCs in the table

@@ -45,6 +45,18 @@ __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_
   return count;
 }
 
+__attribute__((noinline)) std::size_t capture_at(std::uintptr_t* frames, std::size_t max, std::size_t skip,
+                                                 std::uintptr_t site) {
+  std::size_t count = 0;
+  switch (current_unwinder.load(std::memory_order_relaxed)) {
+    case Unwinder::frame_pointer: count = frame_pointer_unwinder::capture(frames, max, skip + 1); break;
+    case Unwinder::cfi: count = cfi_unwinder::capture(frames, max, skip + 1); break;
+    case Unwinder::cfi_cached: count = cached_cfi_unwinder::capture_keyed(frames, max, skip + 1, site); break;
+  }
+  no_tail_call();
+  return count;
+}
+
 __attribute__((noinline)) StackId record(std::size_t skip) {
   std::uintptr_t frames[kMaxFrames];
   std::size_t depth = current_depth.load(std::memory_order_relaxed);

@@ -48,6 +48,11 @@ std::size_t configured_depth();
 // frames[0] a PC in the caller of capture(). Async-signal-safe, no allocation.
 std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
 
+// capture() for a call site the caller names (e.g. the program's return address): the
+// cached CFI unwinder replays from the walk last made for that site, so captures from
+// sites that alternate (an allocation, a free) each replay their own. Same frames.
+std::size_t capture_at(std::uintptr_t* frames, std::size_t max, std::size_t skip, std::uintptr_t site);
+
 // capture() with the configured depth, then StackDepot::insert into the process depot.
 // skip = 0 makes the first stored frame a PC in the caller of record().
 StackId record(std::size_t skip);

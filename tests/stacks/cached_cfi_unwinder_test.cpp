@@ -140,6 +140,40 @@ TEST(CachedCfiUnwinder, replays_the_previous_walk_and_notices_every_changed_word
   }
 }
 
+// Two call sites with trails of their own (keys 1 and 2 pick different trails).
+__attribute__((noinline)) std::size_t capture_site_a(std::uintptr_t* frames, std::size_t max, std::size_t skip) {
+  std::size_t count = cached_cfi_unwinder::capture_keyed(frames, max, skip + 1, 1);
+  asm volatile("" ::: "memory");
+  return count;
+}
+__attribute__((noinline)) std::size_t capture_site_b(std::uintptr_t* frames, std::size_t max, std::size_t skip) {
+  std::size_t count = cached_cfi_unwinder::capture_keyed(frames, max, skip + 1, 2);
+  asm volatile("" ::: "memory");
+  return count;
+}
+
+// An allocation site and a free site alternate in a loop: with one trail each walk
+// overwrites what the next could replay (5-6 of 30 steps replayed); keyed, each
+// replays from its own previous walk up to the first saved register that changed (the
+// chain keeps heap pointers there: 16-24 of 30), and still gives _Unwind_Backtrace's
+// frames.
+TEST(CachedCfiUnwinder, alternating_call_sites_each_replay_their_own_last_walk) {
+  for (int i = 0; i < 20; ++i) {
+    std::uint64_t before = cached_cfi_unwinder::steps_replayed_in_thread();
+    Frames a = run_chain(false, 12, 0x1234, capture_site_a, 128);
+    std::uint64_t replayed_a = cached_cfi_unwinder::steps_replayed_in_thread() - before;
+    before = cached_cfi_unwinder::steps_replayed_in_thread();
+    Frames b = run_chain(false, 15, 0x4321, capture_site_b, 128);
+    std::uint64_t replayed_b = cached_cfi_unwinder::steps_replayed_in_thread() - before;
+    ASSERT_EQ(a, run_chain(false, 12, 0x1234, cfi_unwinder::capture, 128));
+    ASSERT_EQ(b, run_chain(false, 15, 0x4321, cfi_unwinder::capture, 128));
+    ASSERT_GE(a.size(), 16u);
+    if (i == 0) continue;  // the first walks fill the trails
+    EXPECT_GE(3 * replayed_a, a.size()) << "walk " << i;
+    EXPECT_GE(3 * replayed_b, b.size()) << "walk " << i;
+  }
+}
+
 TEST(CachedCfiUnwinder, replay_is_per_thread) {
   Frames main_reference, main_cached;
   via_first(false, 0x77777777, &main_reference, &main_cached);
