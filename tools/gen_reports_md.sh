@@ -141,6 +141,24 @@ EOF
   printf '```\n'
 fi
 
+threads=$build/tests/interpose/thread_origin_cases
+if [ -x "$threads" ]; then
+  cat <<'EOF'
+
+### Threads
+
+Threads are named by their OS thread id. For every thread a report names (the one
+that found the bug, the allocating and the freeing one) and its creators in turn, the
+report says which thread created it and where (the `pthread_create` call), as ASan
+does; the main thread has no such lines. `thread_origin_cases`: main starts a thread
+that allocates a block and starts another, which overflows the block and frees it:
+
+```
+EOF
+  { LD_PRELOAD=$lib "$threads" 2>&1 >/dev/null | sed -e '/^$/d' -e '/^    #\([4-9]\|[1-9][0-9]\)/d'; } 2>/dev/null
+  printf '```\n'
+fi
+
 if [ -x "$leaks" ]; then
   printf '\n### memory leaks (at exit)\n\n`leak_cases indirect`:\n\n```\n'
   LD_PRELOAD=$lib "$leaks" indirect 2>&1 >/dev/null | sed -e '/^$/d'
@@ -173,7 +191,7 @@ printed.
 | `access` | faults | `READ` or `WRITE` |
 | `access_size` | faults | bytes the instruction accesses, when known |
 | `operation` | error reports | what found it: `free`, `realloc`, `delete`, `dbgalloc_check_heap`, ... |
-| `thread` | error reports | the reporting thread (OS id) |
+| `thread` | error reports; `threads` | the reporting thread; in `threads`, the thread described (OS ids) |
 | `note` | error reports | one line of explanation |
 | `deallocated_size` | new-delete-type-mismatch | the size the sized delete gave |
 | `block` | reports about a block | the block: the members below |
@@ -199,6 +217,8 @@ printed.
 | `offset` | a frame | `pc` minus the module's load address (for a block: see above) |
 | `inlined` | a frame | true for an inline level: the next frame, at the same `pc`, holds it |
 | `system` | a frame | true for frames the keys skip (dbgalloc's, libc's) |
+| `threads` | error reports naming a thread the program created | as the text report's `Thread T.. created by T.. here:`: `thread`, `created_by`, `frames` (the pthread_create call) |
+| `created_by` | `threads` | the creating thread (OS id) |
 | `leaks` | leak reports | one group per allocation stack and kind |
 | `kind` | a leak group | `direct`, `indirect`, `possible` or `reachable` |
 | `bytes` | a leak group, a total, a suppression | bytes |

@@ -13,6 +13,7 @@
 #include "platform/reentry.hpp"
 #include "report/frame_keys.hpp"
 #include "report/report_json.hpp"
+#include "stacks/thread_origins.hpp"
 
 namespace dbgalloc::report {
 
@@ -249,6 +250,13 @@ void describe_random_side(Out& out, const Finding& f) {
   }
 }
 
+void print_origin(int thread, const stacks::ThreadOrigin& origin, void* context) {
+  Out& out = *static_cast<Out*>(context);
+  out.text("Thread T").dec(static_cast<std::uint64_t>(thread)).text(" created by T")
+      .dec(static_cast<std::uint64_t>(origin.parent)).text(" here:\n");
+  print_stack(out, origin.creation);
+}
+
 void print_block_and_tail(Out& out, const Finding& f) {
   if (f.has_block) {
     describe_location(out, f);
@@ -263,6 +271,7 @@ void print_block_and_tail(Out& out, const Finding& f) {
       print_stack(out, f.header.free_stack);
     }
   }
+  visit_thread_origins(f, print_origin, &out);
   out.text("DEDUP_TOKEN: ");
   append_dedup_token(out, f);
   out.character('\n');
@@ -271,6 +280,30 @@ void print_block_and_tail(Out& out, const Finding& f) {
   out.character('\n');
 }
 }  // namespace
+
+void visit_thread_origins(const Finding& f, OriginVisitor visit, void* context) {
+  int threads[8];
+  std::size_t count = 0;
+  const int main_thread = platform::process_id();
+  auto name = [&](int thread) {
+    if (thread <= 0 || thread == main_thread || count == sizeof threads / sizeof threads[0]) return;
+    for (std::size_t i = 0; i < count; ++i)
+      if (threads[i] == thread) return;
+    threads[count++] = thread;
+  };
+  name(platform::thread_id());
+  if (f.has_block) {
+    name(static_cast<int>(f.header.alloc_thread));
+    if (f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed)
+      name(static_cast<int>(f.header.free_thread));
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    stacks::ThreadOrigin origin{};
+    if (!stacks::thread_origin(threads[i], &origin)) continue;
+    visit(threads[i], origin, context);
+    name(origin.parent);
+  }
+}
 
 const char* tool_name() { return options::current().report_asan_style ? "AddressSanitizer" : "dbgalloc"; }
 const char* leak_tool_name() { return options::current().report_asan_style ? "LeakSanitizer" : "dbgalloc"; }

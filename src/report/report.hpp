@@ -20,6 +20,7 @@
 #include "debug/allocator.hpp"
 #include "debug/block.hpp"
 #include "stacks/stacks.hpp"
+#include "stacks/thread_origins.hpp"
 
 namespace dbgalloc::report {
 
@@ -85,6 +86,13 @@ struct Finding {
   std::uintptr_t sp = 0, bp = 0;       // deadly signals: the faulting frame's registers
   const char* hint = nullptr;          // deadly signals: "address points to the zero page", ...
 };
+
+// For every thread `finding` names (the reporting, allocating and freeing threads) and
+// their creators in turn, whose origin is known (stacks/thread_origins.hpp; never the
+// main thread): visit(thread, origin, context). Reports print them as ASan does,
+// "Thread T12 created by T10 here:" and the pthread_create stack.
+using OriginVisitor = void (*)(int thread, const stacks::ThreadOrigin& origin, void* context);
+void visit_thread_origins(const Finding& finding, OriginVisitor visit, void* context);
 
 // Prints the report, counts it, and halts when halt_on_error is set.
 void emit(const Finding& finding);

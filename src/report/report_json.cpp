@@ -114,6 +114,26 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
   if (c == 0xf4) return tail(1, 0x80, 0x8f) && tail(2, 0x80, 0xbf) && tail(3, 0x80, 0xbf) ? 4 : 0;
   return 0;
 }
+// "threads":[{"thread":..,"created_by":..,"frames":[..]},..] for the threads whose
+// origin the text report prints.
+struct ThreadList {
+  platform::TextBuffer* out;
+  bool first;
+};
+
+void append_thread_origin(int thread, const stacks::ThreadOrigin& origin, void* context) {
+  auto* list = static_cast<ThreadList*>(context);
+  platform::TextBuffer& out = *list->out;
+  out.text(list->first ? ",\"threads\":[" : ",");
+  list->first = false;
+  out.text("{\"thread\":").dec(static_cast<std::uint64_t>(thread)).text(",\"created_by\":")
+      .dec(static_cast<std::uint64_t>(origin.parent)).text(",\"frames\":");
+  std::uintptr_t frames[stacks::kMaxFrames];
+  std::size_t n = stacks::lookup(origin.creation, frames, stacks::kMaxFrames);
+  append_json_frames(out, frames, n, false);
+  out.character('}');
+}
+
 }  // namespace
 
 void append_json_escaped(platform::TextBuffer& out, std::string_view text) {
@@ -248,6 +268,9 @@ void render_json(const Finding& f) {
     append_stack_member(out, "alloc_frames", f.header.alloc_stack);
     if (freed) append_stack_member(out, "free_frames", f.header.free_stack);
   }
+  ThreadList threads{&out, true};
+  visit_thread_origins(f, append_thread_origin, &threads);
+  if (!threads.first) out.character(']');
   out.text("}\n");
 }
 
