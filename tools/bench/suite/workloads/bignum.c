@@ -3,7 +3,7 @@
    library whose every operation returns a freshly allocated number (32-bit limbs) and
    whose operands are freed as soon as they are used, so the allocator sees a stream of
    small short-lived blocks of a few sizes.
-   usage: bignum [NUMBERS]   (default 40: how many numbers to factor) */
+   usage: bignum [NUMBERS]   (default 30: how many numbers to factor) */
 #include "common.h"
 
 #include <string.h>
@@ -136,7 +136,7 @@ static bn *rho(const bn *n, uint64_t c0) {
 }
 
 int main(int argc, char **argv) {
-  long count = arg_size(argc, argv, 40);
+  long count = arg_size(argc, argv, 30);
   uint64_t seed = 4242, sum = 0;
   for (long i = 0; i < count; ++i) {
     /* A product of a 24-31 bit odd number and a 40-59 bit one: rho finds the small one. */
