@@ -148,6 +148,31 @@ void set_up_block(void* payload, std::size_t usable, void* context) {
   fill_canary(user, user + h->size(), user + h->size() + h->right_canary());
 }
 
+// Damage the heap met in its own metadata while serving this thread (heap::Fault).
+__attribute__((noinline)) void report_noted_heap_fault(const char* operation, std::uintptr_t caller) {
+  heap::Fault fault;
+  if (!heap::take_fault(&fault)) return;
+  report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+}
+// After every heap call: one thread-local load when nothing was noted.
+inline void report_heap_fault(const char* operation, std::uintptr_t caller) {
+  if (__builtin_expect(heap::fault_noted(), 0)) report_noted_heap_fault(operation, caller);
+}
+
+// The heap refused to take back `payload`, a block the debug layer knows: its chunk
+// words (or a neighbour's it would merge with) fail their integrity check.
+void report_refused(const BlockHeader* header, std::uintptr_t user, void* payload, const char* operation,
+                    std::uintptr_t caller) {
+  heap::Fault fault;
+  if (!heap::take_fault(&fault)) {
+    heap::CheckResult near = heap::arenas().check_around(payload);
+    fault.address = near.ok ? reinterpret_cast<std::uintptr_t>(payload) - heap::Heap::kHeaderSize : near.address;
+    fault.problem = near.ok ? "the heap does not hold this block as live: its chunk header was overwritten" : near.problem;
+  }
+  BlockHeader copy = *header;
+  report::heap_metadata_corruption(&copy, user, fault.address, fault.problem, operation, record_stack(caller));
+}
+
 void* allocate_canary_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
   std::size_t prefix = prefix_for(alignment);
   std::size_t total = 0;
@@ -159,6 +184,7 @@ void* allocate_canary_block(const Request& request, std::size_t alignment, const
   heap::Arenas::Initializer initializer{set_up_block, &block};
   void* payload = alignment > 16 ? heap::arenas().allocate_aligned(alignment, total, nullptr, initializer)
                                  : heap::arenas().allocate(total, nullptr, initializer);
+  report_heap_fault("malloc", request.caller);
   if (payload == nullptr) return nullptr;
   return reinterpret_cast<char*>(payload) + prefix;
 }
@@ -237,7 +263,7 @@ void repair_canaries(const Located& block) {
   fill_canary(user, end, end + h->right_canary());
 }
 
-void release_block(const Located& block) {
+void release_block(const Located& block, const char* operation = "quarantine eviction", std::uintptr_t caller = 0) {
   if (block.guard != nullptr) {
     transition(&block.guard->header, State::freed);
     guards.release(block.guard);
@@ -245,7 +271,27 @@ void release_block(const Located& block) {
   }
   BlockHeader* h = block.header;
   transition(h, State::freed);
-  heap::arenas().deallocate(reinterpret_cast<void*>(block.user - prefix_for(h->alignment())));
+  void* payload = reinterpret_cast<void*>(block.user - prefix_for(h->alignment()));
+  // A refused block stays where it is: lost to the heap, never handed out again.
+  if (!heap::arenas().deallocate(payload)) report_refused(h, block.user, payload, operation, caller);
+  report_heap_fault(operation, caller);
+}
+
+// Without block headers (canaries=0): a pointer the heap refused is a bad free, unless
+// the chunk it names fails its integrity check (a header overwritten, or forged).
+void refused_without_header(void* p, const char* operation, std::uintptr_t caller) {
+  heap::Fault fault;
+  if (heap::take_fault(&fault)) {
+    report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+    return;
+  }
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  heap::CheckResult near = heap::arenas().check_around(p);
+  if (!near.ok && near.address == address - heap::Heap::kHeaderSize) {
+    report::heap_metadata_corruption(nullptr, 0, near.address, near.problem, operation, record_stack(caller));
+    return;
+  }
+  report::bad_free(address, operation, record_stack(caller), "not a live block of dbgalloc's heap");
 }
 
 // Reports a pointer that is not a live block's start; true when it was one.
@@ -306,7 +352,7 @@ void discard_unfilled_pages(std::uintptr_t user, std::size_t size) {
   if (end > begin && end - begin >= kDiscardMin) platform::discard(reinterpret_cast<void*>(begin), end - begin);
 }
 
-void release_checked(const Located& block, std::uintptr_t caller) {
+void release_checked(const Located& block, const char* operation, std::uintptr_t caller) {
   BlockHeader* h = block.header;
   h->free_stack = record_stack(caller);
   h->free_thread = static_cast<std::uint32_t>(platform::thread_id());
@@ -318,7 +364,7 @@ void release_checked(const Located& block, std::uintptr_t caller) {
   }
   transition(h, State::quarantined);
   if (block.guard != nullptr) GuardBlocks::protect(block.guard);
-  internal::quarantine_or_release(block);
+  internal::quarantine_or_release(block, operation, caller);
 }
 
 void maybe_check_everything() {
@@ -363,6 +409,7 @@ void* allocate(const Request& request) {
   if (!config.canaries) {
     void* p = request.alignment > 16 ? heap::arenas().allocate_aligned(request.alignment, request.bytes)
                                      : heap::arenas().allocate(request.bytes);
+    report_heap_fault("malloc", request.caller);
     if (p != nullptr && request.zero && !fresh_mapping(reinterpret_cast<std::uintptr_t>(p)))
       std::memset(p, 0, request.bytes);
     return p;
@@ -396,8 +443,8 @@ void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintpt
   int saved_errno = errno;
   auto address = reinterpret_cast<std::uintptr_t>(p);
   if (!config.canaries) {
-    if (!heap::arenas().deallocate(p))
-      report::bad_free(address, operation_for(kind), record_stack(caller), "not a live block of dbgalloc's heap");
+    if (!heap::arenas().deallocate(p)) refused_without_header(p, operation_for(kind), caller);
+    report_heap_fault(operation_for(kind), caller);
     errno = saved_errno;
     return;
   }
@@ -405,9 +452,9 @@ void deallocate(void* p, Kind kind, std::size_t sized, bool aligned, std::uintpt
   Lookup lookup = locate(address, &block);
   if (report_bad_pointer(lookup, block, address, operation_for(kind), caller)) {
     if (block.header->has(BlockHeader::kInternalFlag)) {
-      release_block(block);
+      release_block(block, operation_for(kind), caller);
     } else if (verify_for_release(block, kind, sized, aligned, operation_for(kind), caller)) {
-      release_checked(block, caller);
+      release_checked(block, operation_for(kind), caller);
     }
   }
   errno = saved_errno;
@@ -423,9 +470,10 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
     bool invalid = false;
     void* moved = heap::arenas().reallocate(p, bytes, &invalid);
     if (invalid) {
-      report::bad_free(address, "realloc", record_stack(caller), "not a live block of dbgalloc's heap");
+      refused_without_header(p, "realloc", caller);
       errno = ENOMEM;
     }
+    report_heap_fault("realloc", caller);
     return moved;
   }
   Located block;
@@ -439,7 +487,7 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
     if (moved == nullptr) return nullptr;
     std::size_t old_size = block.header->size();
     std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
-    release_block(block);
+    release_block(block, "realloc", caller);
     return moved;
   }
   if (!verify_for_release(block, Kind::malloc, 0, false, "realloc", caller)) {
@@ -452,7 +500,7 @@ void* reallocate(void* p, std::size_t bytes, std::uintptr_t caller) {
   if (moved == nullptr) return nullptr;
   std::size_t old_size = block.header->size();
   std::memcpy(moved, p, old_size < bytes ? old_size : bytes);
-  release_checked(block, caller);
+  release_checked(block, "realloc", caller);
   return moved;
 }
 
@@ -482,7 +530,9 @@ GuardBlocks& guard_blocks() { return guards; }
 std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
 void repair_block_canaries(const Located& block) { repair_canaries(block); }
 stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
-void release(const Located& block) { release_block(block); }
+void release(const Located& block, const char* operation, std::uintptr_t caller) {
+  release_block(block, operation, caller);
+}
 }  // namespace internal
 
 DebugStats stats() {

@@ -6,7 +6,6 @@ namespace dbgalloc::debug {
 
 namespace {
 std::uint64_t process_secret = 0x9e3779b97f4a7c15ull;
-bool use_crc32 = false;
 
 inline std::uint64_t mix(std::uint64_t x) {
   x ^= x >> 33;
@@ -25,37 +24,26 @@ inline std::uint64_t canary_word(std::uintptr_t user) {
 }
 }  // namespace
 
-void init_secret(std::uint64_t secret) {
-  process_secret = secret | 1;
-  __builtin_cpu_init();  // may run before any constructor
-  use_crc32 = __builtin_cpu_supports("sse4.2");
-}
+void init_secret(std::uint64_t secret) { process_secret = secret | 1; }
 
-namespace {
-// Every free and every allocation computes a checksum or two: with SSE4.2 the CRC32
-// instruction (as scudo does) costs a few cycles, keyed by the secret and the address.
-__attribute__((target("sse4.2"))) std::uint16_t crc_checksum(const BlockHeader* header, State state,
-                                                               std::uint32_t sequence) {
-  std::uint64_t h = process_secret ^ reinterpret_cast<std::uintptr_t>(header);
-  h = __builtin_ia32_crc32di(h, header->bits);
-  h = __builtin_ia32_crc32di(h, static_cast<std::uint64_t>(header->alloc_stack) << 32 | header->alloc_thread);
-  h = __builtin_ia32_crc32di(h, static_cast<std::uint64_t>(sequence) << 8 | static_cast<std::uint64_t>(state));
-  if (state != State::live) {
-    h = __builtin_ia32_crc32di(h, static_cast<std::uint64_t>(header->free_stack) << 32 | header->free_thread);
-  }
-  h = __builtin_ia32_crc32di(h, process_secret);
-  return static_cast<std::uint16_t>(h ^ (h >> 16));
-}
-}  // namespace
-
+// Every allocation and free computes a checksum or two. A CRC (one instruction per
+// word) is linear: the change to the checksum caused by a change to the size does
+// not depend on the key, so a program could forge a size and patch the checksum
+// without knowing the secret. Multiply-xorshift rounds over the words, keyed at the
+// start and again before the last round, are not linear in either group.
 std::uint16_t checksum_of(const BlockHeader* header, State state, std::uint32_t sequence) {
-  if (use_crc32) return crc_checksum(header, state, sequence);
+  constexpr std::uint64_t kOdd1 = 0x9fb21c651e98df25ull, kOdd2 = 0xd6e8feb86659fd93ull;
+  auto round = [](std::uint64_t h, std::uint64_t word, std::uint64_t odd) {
+    h = (h ^ word) * odd;
+    return h ^ (h >> 29);
+  };
   std::uint64_t h = process_secret ^ reinterpret_cast<std::uintptr_t>(header);
-  h = mix(h ^ header->bits);
-  h = mix(h ^ (static_cast<std::uint64_t>(header->alloc_stack) << 32 | header->alloc_thread));
-  h = mix(h ^ (static_cast<std::uint64_t>(sequence) << 8 | static_cast<std::uint64_t>(state)));
-  if (state != State::live) h = mix(h ^ (static_cast<std::uint64_t>(header->free_stack) << 32 | header->free_thread));
-  return static_cast<std::uint16_t>(h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48));
+  h = round(h, header->bits, kOdd1);
+  h = round(h, static_cast<std::uint64_t>(header->alloc_stack) << 32 | header->alloc_thread, kOdd2);
+  h = round(h, static_cast<std::uint64_t>(sequence) << 8 | static_cast<std::uint64_t>(state), kOdd1);
+  if (state != State::live) h = round(h, static_cast<std::uint64_t>(header->free_stack) << 32 | header->free_thread, kOdd2);
+  h = round(h, process_secret, kOdd1 ^ (process_secret << 1));  // an odd multiplier the program cannot know
+  return static_cast<std::uint16_t>(h >> 48);
 }
 
 void transition(BlockHeader* header, State state, std::uint32_t sequence) {

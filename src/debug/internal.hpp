@@ -18,14 +18,15 @@ GuardBlocks& guard_blocks();
 std::uintptr_t first_damaged_canary(const Located& block);
 void repair_block_canaries(const Located& block);
 stacks::StackId stack_from(std::uintptr_t caller);
-// Marks the block freed and gives it back to the heap or the guard blocks.
-void release(const Located& block);
+// Marks the block freed and gives it back to the heap or the guard blocks; damage to
+// the heap's words met doing so is reported as found by `operation`.
+void release(const Located& block, const char* operation = "quarantine eviction", std::uintptr_t caller = 0);
 
 // quarantine_flow.cpp: the FIFO, the threads' batches in front of it, and eviction.
 Quarantine& quarantine();
 void configure_quarantine(std::size_t max_bytes, std::size_t max_blocks);
 // Parks or pushes a freed (filled, quarantined) block; releases it when nothing holds it.
-void quarantine_or_release(const Located& block);
+void quarantine_or_release(const Located& block, const char* operation, std::uintptr_t caller);
 // The quarantine ring's mapping (see Quarantine::mapping).
 bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end);
 

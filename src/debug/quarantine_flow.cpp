@@ -110,13 +110,13 @@ void configure_quarantine(std::size_t max_bytes, std::size_t max_blocks) {
 
 bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return fifo.mapping(begin, end); }
 
-void quarantine_or_release(const Located& block) {
+void quarantine_or_release(const Located& block, const char* operation, std::uintptr_t caller) {
   Quarantine::Entry entry{block.user, quarantine_cost(block)};
   if (ThreadQuarantine::park(entry)) return;
   Quarantine::Entry evicted[kEvictBatch];
   std::size_t count = 0;
   if (!fifo.push(entry, evicted, kEvictBatch, &count)) {
-    internal::release(block);
+    internal::release(block, operation, caller);
     return;
   }
   process_evicted(evicted, count);

@@ -70,9 +70,9 @@ Chunk* live_small_chunk(const pages::Span* span, void* p) {
   if ((address & (Heap::kAlignment - 1)) != 0 || address < first_chunk_address(span) + Heap::kHeaderSize) return nullptr;
   Chunk* chunk = Chunk::of(p);
   std::size_t head = chunk->head_relaxed();
-  std::size_t size = head & ~kFlags;
-  if ((head & (kCInUse | kDirect)) != kCInUse || size < Heap::kMinChunk || size > kMaxCachedChunk ||
-      size > fence_address(span) - chunk->address())
+  std::size_t size = head & Chunk::kSizeMask;
+  if (!chunk->head_word_intact(head) || (head & (kCInUse | kDirect)) != kCInUse || size < Heap::kMinChunk ||
+      size > kMaxCachedChunk || size > fence_address(span) - chunk->address())
     return nullptr;
   Chunk* next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
   if ((next->head_relaxed() & kPInUse) == 0 || chunk->cached()) return nullptr;
@@ -197,8 +197,7 @@ bool Arenas::deallocate(void* p) {
   }
   // Large, direct, cache off or full, or not a live block (the locked check decides).
   platform::LockGuard guard(arena->lock);
-  if (!arena->heap.owns_live_block(p)) return false;
-  arena->heap.deallocate(p);
+  if (!arena->heap.deallocate_if_live(p)) return false;
   ++arena->frees;
   return true;
 }
@@ -206,7 +205,7 @@ bool Arenas::deallocate(void* p) {
 bool Arenas::cache_free(ThreadCache& cache, const pages::Span* span, void* p) {
   Chunk* chunk = live_small_chunk(span, p);
   if (chunk == nullptr) return false;
-  std::size_t size = chunk->head_relaxed() & ~kFlags;
+  std::size_t size = chunk->size();
   if (cache.put(chunk, size)) return true;
   make_room(cache, size);
   return cache.put(chunk, size);
@@ -248,9 +247,12 @@ void Arenas::release_cached(Chunk** chunks, std::size_t count) {
       owners[j] = nullptr;
       Chunk* chunk = chunks[j];
       // A chunk no longer marked was damaged while cached: leave it rather than guess.
-      if (!chunk->cached()) continue;
+      if (!chunk->head_intact() || !chunk->cached()) {
+        note_fault("cached chunk header or cache mark overwritten while cached", chunk->address());
+        continue;
+      }
       chunk->clear_cached();
-      arena->heap.deallocate(chunk->payload());
+      arena->heap.deallocate_verified(chunk->payload());  // notes damage around it, if any
     }
   }
 }

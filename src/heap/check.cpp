@@ -4,12 +4,8 @@
 #include "heap/chunk.hpp"
 
 // Fuzzers run these checks after every operation; their own branches are no guide to
-// new behaviour, so they stay out of coverage feedback (and its cost).
-#if defined(__clang__)
-#define DBGALLOC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define DBGALLOC_NO_COVERAGE
-#endif
+// new behaviour, so they stay out of coverage feedback (and its cost):
+// DBGALLOC_NO_COVERAGE (poison.hpp).
 
 namespace dbgalloc::heap {
 
@@ -22,7 +18,7 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_bins(std::size_t* free_count) const
   for (std::size_t index = 0; index < kBins; ++index) {
     bool marked = (bin_map_[index / 64] >> (index % 64)) & 1;
     Chunk* sentinel = bin_sentinel(index);
-    if (sentinel->next_link() == nullptr || sentinel->next_link() == sentinel) {
+    if (sentinel->links_unset() || sentinel->next_link() == sentinel) {
       if (marked) return fail("bin bitmap marks an empty bin", sentinel->address());
       continue;
     }
@@ -32,6 +28,7 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_bins(std::size_t* free_count) const
       pages::Span* span = pages::page_allocator().span_of(c->address());
       if (span == nullptr || span->owner != this || span->kind != pages::SpanKind::heap_segment)
         return fail("bin entry outside this heap's segments", c->address());
+      if (!c->head_intact() || !c->links_intact()) return fail("free chunk header or bin link fails its integrity check", c->address());
       if (c->in_use()) return fail("bin entry is marked in use", c->address());
       if (c->next_link()->prev_link() != c || c->prev_link()->next_link() != c)
         return fail("bin list links disagree", c->address());
@@ -60,6 +57,7 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
     if (!c->prev_in_use()) return fail("first chunk of a segment lacks PINUSE", c->address());
     bool previous_free = false;
     while (c->address() != fence) {
+      if (!c->head_intact()) return fail("chunk header fails its integrity check", c->address());
       std::size_t size = c->size();
       if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
       if (c->direct()) return fail("direct flag inside a segment", c->address());
@@ -74,6 +72,7 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
         previous_free = false;
       } else {
         if (previous_free) return fail("two free chunks are adjacent", c->address());
+        if (!next->prev_intact()) return fail("previous-size word fails its integrity check", next->address());
         if (next->prev() != size) return fail("free chunk footer disagrees with its size", c->address());
         ++walked_free;
         walked_free_bytes += size;
@@ -81,13 +80,14 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
       }
       c = next;
     }
-    if (!c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
+    if (!c->head_intact() || !c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
   }
   for (pages::Span* span = direct_; span != nullptr; span = span->list_next) {
     if (span->owner != this || span->kind != pages::SpanKind::direct)
       return fail("direct list holds a foreign span", span->base);
     auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
-    if (!c->direct() || !c->in_use() || c->prev() != span->owner_data - kHeaderSize)
+    if (!c->head_intact() || !c->prev_intact() || !c->direct() || !c->in_use() ||
+        c->prev() != span->owner_data - kHeaderSize)
       return fail("direct block header overwritten", c->address());
     in_use += span->size;
     ++live;
@@ -113,6 +113,7 @@ bool segment_chunk(const pages::Span* span, std::uintptr_t address) {
 // True when c is a free chunk linked in its bin: its links lead to this heap's
 // sentinels or segments and point back at it. Reads nothing the page map disowns.
 DBGALLOC_NO_COVERAGE bool Heap::linked_free(Chunk* c) const {
+  if (!c->links_intact()) return false;
   for (Chunk* link : {c->next_link(), c->prev_link()}) {
     auto address = reinterpret_cast<std::uintptr_t>(link);
     auto sentinels = reinterpret_cast<std::uintptr_t>(bin_heads_);
@@ -122,7 +123,9 @@ DBGALLOC_NO_COVERAGE bool Heap::linked_free(Chunk* c) const {
         !segment_chunk(span, address))
       return false;
   }
-  return c->next_link()->prev_link() == c && c->prev_link()->next_link() == c;
+  auto sound = [this](Chunk* k) { return is_sentinel(k) || k->links_intact(); };
+  return sound(c->next_link()) && sound(c->prev_link()) && c->next_link()->prev_link() == c &&
+         c->prev_link()->next_link() == c;
 }
 
 // The chunk holding address found from its own header (a block start the caller was
@@ -132,6 +135,7 @@ DBGALLOC_NO_COVERAGE Chunk* Heap::chunk_from_header(const pages::Span* span, std
   if (!segment_chunk(span, address - kHeaderSize)) return nullptr;
   Chunk* c = Chunk::of(reinterpret_cast<void*>(address));
   auto sane = [span](Chunk* k) {
+    if (!k->head_intact()) return false;
     std::size_t size = k->size();
     return size >= kMinChunk && size % kAlignment == 0 && !k->direct() && size <= fence_address(span) - k->address();
   };
@@ -139,7 +143,7 @@ DBGALLOC_NO_COVERAGE Chunk* Heap::chunk_from_header(const pages::Span* span, std
   if (c->in_use()) return c->after()->prev_in_use() ? c : nullptr;
   if (c->after()->prev() == c->size() && linked_free(c)) return c;
   // Merged into the free chunk before it: the stale header still holds its size.
-  if (c->prev_in_use() || c->prev() > c->address() - first_chunk_address(span)) return nullptr;
+  if (c->prev_in_use() || !c->prev_intact() || c->prev() > c->address() - first_chunk_address(span)) return nullptr;
   Chunk* p = c->before();
   if (!sane(p) || p->in_use() || p->address() + p->size() <= address || !linked_free(p)) return nullptr;
   return p;
@@ -150,7 +154,8 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) cons
   if (span == nullptr || span->owner != this) return CheckResult{};  // not ours (any more)
   if (span->kind == pages::SpanKind::direct) {
     auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
-    if (!c->direct() || !c->in_use() || c->prev() != span->owner_data - kHeaderSize)
+    if (!c->head_intact() || !c->prev_intact() || !c->direct() || !c->in_use() ||
+        c->prev() != span->owner_data - kHeaderSize)
       return fail("direct block header overwritten", c->address());
     return CheckResult{};
   }
@@ -163,9 +168,10 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) cons
     if (!c->prev_in_use()) return fail("first chunk of a segment lacks PINUSE", c->address());
     while (true) {
       if (c->address() == fence) {
-        if (!c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
+        if (!c->head_intact() || !c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
         return CheckResult{};  // the address lies in the segment record or the fence
       }
+      if (!c->head_intact()) return fail("chunk header fails its integrity check", c->address());
       std::size_t size = c->size();
       if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
       if (c->direct()) return fail("direct flag inside a segment", c->address());
@@ -177,11 +183,13 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) cons
   }
   // c and its neighbours as check() sees them. The previous chunk is reachable only
   // when free (its footer); an in-use one has nothing to verify here.
+  if (!c->prev_in_use() && !c->prev_intact()) return fail("previous-size word fails its integrity check", c->address());
   Chunk* previous = c->prev_in_use() || c->address() == first_chunk_address(span) ? nullptr : c->before();
-  if (previous != nullptr &&
-      (previous->address() < first_chunk_address(span) || previous->in_use() || previous->after() != c))
+  if (previous != nullptr && (previous->address() < first_chunk_address(span) || !previous->head_intact() ||
+                              previous->in_use() || previous->after() != c))
     return fail("free chunk footer disagrees with its size", c->address());
   Chunk* next = c->after();
+  if (!next->head_intact()) return fail("chunk header fails its integrity check", next->address());
   if (c->in_use() != next->prev_in_use()) return fail("PINUSE of next chunk disagrees", next->address());
   if (next->address() != fence && (next->size() < kMinChunk || next->size() % kAlignment != 0 ||
                                    next->size() > fence - next->address()))
@@ -190,7 +198,8 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) cons
     return fail("segment fence overwritten", next->address());
   for (Chunk* near : {previous, c, next}) {
     if (near == nullptr || near->address() == fence || near->in_use()) continue;
-    if (near->after()->prev() != near->size()) return fail("free chunk footer disagrees with its size", near->address());
+    if (!near->after()->prev_intact() || near->after()->prev() != near->size())
+      return fail("free chunk footer disagrees with its size", near->address());
     if (near != c && !c->in_use()) return fail("two free chunks are adjacent", near->address());
     if (!linked_free(near)) return fail("bin list links disagree", near->address());
     std::size_t index = bin_index(near->size());
@@ -207,7 +216,8 @@ void Heap::walk_live(Visitor visit, void* context) const {
     for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
       // A program overflow may have overwritten chunk headers: stop at the first one that
       // does not fit its segment (check() names it) rather than read past the segment.
-      if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) break;
+      if (!c->head_intact() || c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address())
+        break;
       if (c->in_use() && !c->cached()) visit(c->payload(), c->size() - kHeaderSize, context);
     }
   }
@@ -226,7 +236,8 @@ void* Heap::find_live_block_containing(std::uintptr_t address) const {
   }
   std::uintptr_t fence = fence_address(span);
   for (auto* c = reinterpret_cast<Chunk*>(first_chunk_address(span)); c->address() < fence; c = c->after()) {
-    if (c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address()) return nullptr;
+    if (!c->head_intact() || c->size() < kMinChunk || c->size() % kAlignment != 0 || c->size() > fence - c->address())
+      return nullptr;
     std::uintptr_t payload = c->address() + kHeaderSize;
     if (address >= payload && address < c->address() + c->size()) {
       return c->in_use() && !c->cached() ? reinterpret_cast<void*>(payload) : nullptr;

@@ -17,33 +17,86 @@ std::size_t Heap::bin_index(std::size_t chunk_size) {
   return index < kBins ? index : kBins - 1;
 }
 
-Chunk* Heap::bin_sentinel(std::size_t index) const {
+DBGALLOC_NO_COVERAGE Chunk* Heap::bin_sentinel(std::size_t index) const {
   return reinterpret_cast<Chunk*>(const_cast<unsigned char*>(bin_heads_[index]));
 }
 
+// Sentinels live in the Heap, outside the program's reach: their links are trusted.
+// Small bins take the chunk first; in a large bin every chunk passed is followed by
+// its forward link, verified first (a damaged one drops the bin).
 void Heap::insert_free(Chunk* chunk) {
   std::size_t size = chunk->size();
   std::size_t index = bin_index(size);
   Chunk* sentinel = bin_sentinel(index);
-  if (sentinel->next_link() == nullptr) sentinel->set_links(sentinel, sentinel);
+  if (sentinel->links_unset()) empty_bin(index);
+  Chunk* predecessor = sentinel;
   Chunk* successor = sentinel->next_link();
   if (index >= kSmallBins) {
-    while (successor != sentinel && successor->size() < size) successor = successor->next_link();
+    while (successor != sentinel && successor->size() < size) {
+      if (!successor->next_link_intact()) {
+        drop_bin(index, successor);
+        successor = sentinel;
+        predecessor = sentinel;
+        break;
+      }
+      predecessor = successor;
+      successor = successor->next_link();
+    }
   }
-  Chunk* predecessor = successor->prev_link();
   chunk->set_links(successor, predecessor);
-  predecessor->set_next_link(chunk);
-  successor->set_prev_link(chunk);
+  link_next(predecessor, chunk);
+  link_prev(successor, chunk);
   bin_map_[index / 64] |= std::uint64_t{1} << (index % 64);
   ++stats_.free_chunks;
   stats_.free_bytes += size;
 }
 
-void Heap::unlink_free(Chunk* chunk) {
+bool Heap::sound_free(Chunk* chunk) const { return chunk->head_intact() && !chunk->in_use(); }
+
+// A list that holds a damaged chunk cannot be walked past it: the bin is emptied and
+// its chunks are lost to the heap (check() then reports the statistics disagreeing).
+void Heap::drop_bin(std::size_t index, Chunk* damaged) {
+  note_fault("free chunk header or bin link fails its integrity check", damaged->address());
+  empty_bin(index);
+  bin_map_[index / 64] &= ~(std::uint64_t{1} << (index % 64));
+}
+
+void Heap::empty_bin(std::size_t index) {
+  Chunk* sentinel = bin_sentinel(index);
+  sentinel->set_plain_next_link(sentinel);
+  sentinel->set_plain_prev_link(sentinel);
+}
+
+void Heap::link_next(Chunk* at, Chunk* next) {
+  if (is_sentinel(at)) at->set_plain_next_link(next);
+  else at->set_next_link(next);
+}
+
+void Heap::link_prev(Chunk* at, Chunk* previous) {
+  if (is_sentinel(at)) at->set_plain_prev_link(previous);
+  else at->set_prev_link(previous);
+}
+
+// Its own links verify, so they name where the heap linked it: unlinking writes only
+// there. (The neighbours' links back are not read: a load that misses the cache
+// where a store would not, and only a replayed old link could make them disagree.)
+bool Heap::unlinkable(Chunk* chunk) const { return chunk->links_intact(); }
+
+bool Heap::unlink_free(Chunk* chunk) {
+  if (!unlinkable(chunk)) {
+    note_fault("bin links of a free chunk fail their integrity check", chunk->address());
+    return false;
+  }
+  unlink_verified(chunk);
+  return true;
+}
+
+// chunk's links verified by the caller (or written by the heap since).
+void Heap::unlink_verified(Chunk* chunk) {
   Chunk* next = chunk->next_link();
   Chunk* previous = chunk->prev_link();
-  previous->set_next_link(next);
-  next->set_prev_link(previous);
+  link_next(previous, next);
+  link_prev(next, previous);
   if (next == previous) {
     std::size_t index = bin_index(chunk->size());
     if (next == bin_sentinel(index)) bin_map_[index / 64] &= ~(std::uint64_t{1} << (index % 64));
@@ -63,11 +116,19 @@ Chunk* Heap::take_fit(std::size_t chunk_size) {
     }
     index = word * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
     Chunk* sentinel = bin_sentinel(index);
-    // Sorted bins: the first chunk that fits is the best fit.
+    // Sorted bins: the first chunk that fits is the best fit. Only the one taken is
+    // trusted for its size; the ones passed for their forward link.
     for (Chunk* c = sentinel->next_link(); c != sentinel; c = c->next_link()) {
       if (c->size() >= chunk_size) {
-        unlink_free(c);
+        if (!sound_free(c) || bin_index(c->size()) != index || !unlink_free(c)) {
+          drop_bin(index, c);
+          break;
+        }
         return c;
+      }
+      if (!c->next_link_intact()) {
+        drop_bin(index, c);
+        break;
       }
     }
     ++index;
@@ -75,27 +136,38 @@ Chunk* Heap::take_fit(std::size_t chunk_size) {
   return nullptr;
 }
 
-// chunk is free and unlinked; leaves it chunk_size long and bins the rest.
-void Heap::split(Chunk* chunk, std::size_t chunk_size) {
+// chunk is free, unlinked and verified: leaves it chunk_size long (the rest binned when
+// big enough) and in use. Each head is tagged once.
+void Heap::split_in_use(Chunk* chunk, std::size_t chunk_size) {
   std::size_t total = chunk->size();
-  if (total - chunk_size < kMinChunk) return;
-  chunk->set_head(chunk_size | (chunk->flags() & kPInUse));
-  Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + chunk_size);
-  rest->set_head((total - chunk_size) | kPInUse);
-  rest->after()->set_prev(total - chunk_size);
-  insert_free(rest);
+  std::size_t prev_flag = chunk->flags() & kPInUse;
+  if (total - chunk_size < kMinChunk) {
+    chunk->set_head(total | prev_flag | kCInUse);
+    chunk->after()->set_prev_in_use();
+  } else {
+    chunk->set_head(chunk_size | prev_flag | kCInUse);
+    Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + chunk_size);
+    rest->set_head((total - chunk_size) | kPInUse);
+    rest->after()->set_prev(total - chunk_size);
+    insert_free(rest);
+  }
+  // An earlier chunk that ended here may have left a cache mark in this footer.
+  chunk->clear_cached();
+  poison::unpoison(chunk->payload(), chunk->size() - kHeaderSize);
 }
 
+// chunk's head was just written or verified by the caller: re-tagging it launders nothing.
 void Heap::mark_in_use(Chunk* chunk) {
-  chunk->add_flags(kCInUse);
+  chunk->set_head(chunk->head_word() | kCInUse);
   Chunk* next = chunk->after();
-  next->add_flags(kPInUse);
+  next->set_prev_in_use();
   // An earlier chunk that ended here may have left a cache mark in this footer.
   chunk->clear_cached();
   poison::unpoison(chunk->payload(), chunk->size() - kHeaderSize);
 }
 
 Chunk* Heap::add_segment(std::size_t chunk_size) {
+  integrity::ensure_keys();
   // Segments grow with the heap (a quarter of what is mapped), so big heaps need few
   // mappings and a heap that shrank starts small again.
   std::size_t grow = stats_.mapped_bytes / 4;
@@ -122,6 +194,7 @@ Chunk* Heap::add_segment(std::size_t chunk_size) {
 }
 
 void* Heap::allocate_direct(std::size_t bytes, std::size_t alignment) {
+  integrity::ensure_keys();
   // The payload sits `offset` into the span, the header just before it; alignments
   // above a page cost one alignment's worth of leading space.
   const std::size_t page = platform::page_size();
@@ -169,8 +242,7 @@ void* Heap::allocate(std::size_t bytes) {
     }
     chunk = take_fit(chunk_size);
   }
-  split(chunk, chunk_size);
-  mark_in_use(chunk);
+  split_in_use(chunk, chunk_size);
   stats_.in_use_bytes += chunk->size();
   ++stats_.live_chunks;
   if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
@@ -198,7 +270,8 @@ void* Heap::allocate_aligned(std::size_t alignment, std::size_t bytes) {
     moved->set_head((total - lead) | kCInUse);
     chunk->set_head(lead | (chunk->flags() & kPInUse) | kCInUse);
     stats_.in_use_bytes -= lead;
-    free_chunk(chunk);
+    // A lead the heap refuses to free (damage around it, noted) stays in use.
+    if (!free_chunk(chunk)) moved->set_prev_in_use();
     mark_in_use(moved);
     chunk = moved;
   }
@@ -206,30 +279,49 @@ void* Heap::allocate_aligned(std::size_t alignment, std::size_t bytes) {
   return chunk->payload();
 }
 
-// chunk is marked in use; returns it to the bins, merged with free neighbours.
-void Heap::free_chunk(Chunk* chunk) {
+// chunk is marked in use; returns it to the bins, merged with free neighbours. Every
+// word it will act on is verified first: on damage nothing changes (false, noted).
+bool Heap::free_chunk(Chunk* chunk) {
   std::size_t size = chunk->size();
-  poison::poison(chunk->payload(), size - kHeaderSize);
+  Chunk* previous = nullptr;
   if (!chunk->prev_in_use()) {
+    if (!chunk->prev_intact()) {
+      note_fault("previous-size word fails its integrity check", chunk->address());
+      return false;
+    }
+    previous = chunk->before();
+    if (!sound_free(previous) || previous->size() != chunk->prev() || !unlinkable(previous)) {
+      note_fault("free chunk before the block fails its integrity check", previous->address());
+      return false;
+    }
+  }
+  // A neighbour marked in use is left alone (a forged mark only keeps two free chunks
+  // apart); one that claims to be free is trusted for its size and links: verified.
+  Chunk* next = chunk->after();
+  if (!next->in_use() && (!next->head_intact() || !unlinkable(next))) {
+    note_fault("chunk after the block fails its integrity check", next->address());
+    return false;
+  }
+  poison::poison(chunk->payload(), size - kHeaderSize);
+  if (previous != nullptr) {
     // Its header stays inside the merged chunk: it must not read as in use, or a
     // second free of the same pointer would pass owns_live_block.
-    chunk->clear_flags(kCInUse);
-    Chunk* previous = chunk->before();
-    unlink_free(previous);
+    chunk->set_head(chunk->head_word() & ~kCInUse);
+    unlink_verified(previous);
     size += previous->size();
     chunk = previous;
   }
-  Chunk* next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
   if (!next->in_use()) {
-    unlink_free(next);
+    unlink_verified(next);
     size += next->size();
     next = Chunk::at(reinterpret_cast<char*>(chunk) + size);
   }
   chunk->set_head(size | kPInUse);
   next->set_prev(size);
-  next->clear_flags(kPInUse);
+  next->clear_prev_in_use();
   insert_free(chunk);
   maybe_release_segment(chunk);
+  return true;
 }
 
 void Heap::maybe_release_segment(Chunk* chunk) {
@@ -239,7 +331,7 @@ void Heap::maybe_release_segment(Chunk* chunk) {
   if (stats_.segments <= 1 || chunk->size() < kFirstSegment - kSegmentOverhead) return;
   pages::Span* span = pages::page_allocator().span_of(chunk->address());
   if (chunk->address() != first_chunk_address(span) || chunk->after()->address() != fence_address(span)) return;
-  unlink_free(chunk);
+  unlink_verified(chunk);  // binned just now by the caller
   span_list_remove(&segments_, span);
   --stats_.segments;
   stats_.mapped_bytes -= span->size;
@@ -247,21 +339,40 @@ void Heap::maybe_release_segment(Chunk* chunk) {
   pages::page_allocator().release(span);
 }
 
-void Heap::deallocate(void* payload) {
-  if (payload == nullptr) return;
+bool Heap::deallocate(void* payload) {
+  if (payload == nullptr) return true;
   Chunk* chunk = Chunk::of(payload);
+  if (!chunk->head_intact()) {
+    note_fault("chunk header fails its integrity check", chunk->address());
+    return false;
+  }
+  return deallocate_verified(payload);
+}
+
+bool Heap::deallocate_verified(void* payload) {
+  Chunk* chunk = Chunk::of(payload);
+  if (chunk->direct() && !chunk->prev_intact()) {
+    note_fault("chunk header fails its integrity check", chunk->address());
+    return false;
+  }
   if (chunk->direct()) {
     release_direct(chunk);
-    return;
+    return true;
   }
-  stats_.in_use_bytes -= chunk->size();
+  std::size_t size = chunk->size();
+  if (!free_chunk(chunk)) return false;
+  stats_.in_use_bytes -= size;
   --stats_.live_chunks;
-  free_chunk(chunk);
+  return true;
 }
 
 bool Heap::resize_in_place(void* payload, std::size_t bytes) {
   if (bytes > kMaxRequest) return false;
   Chunk* chunk = Chunk::of(payload);
+  if (!chunk->head_intact()) {
+    note_fault("chunk header fails its integrity check", chunk->address());
+    return false;
+  }
   std::size_t want = chunk_size_for(bytes);
   if (chunk->direct()) {
     // Shrinking far below the threshold moves the block into a segment instead.
@@ -271,15 +382,20 @@ bool Heap::resize_in_place(void* payload, std::size_t bytes) {
   std::size_t size = chunk->size();
   if (want > size) {
     Chunk* next = chunk->after();
-    if (next->in_use() || size + next->size() < want) return false;
-    unlink_free(next);
+    if (next->in_use()) return false;
+    if (!next->head_intact()) {
+      note_fault("chunk after the block fails its integrity check", next->address());
+      return false;
+    }
+    if (size + next->size() < want) return false;
+    if (!unlink_free(next)) return false;
     std::size_t merged = size + next->size();
     chunk->set_head(merged | chunk->flags());
     mark_in_use(chunk);
     stats_.in_use_bytes += merged - size;
     size = merged;
   }
-  if (size - want >= kMinChunk) {
+  if (size - want >= kMinChunk && chunk->after()->head_intact()) {
     Chunk* rest = Chunk::at(reinterpret_cast<char*>(chunk) + want);
     poison::poison(rest, kHeaderSize);
     chunk->set_head(want | chunk->flags());
@@ -296,6 +412,10 @@ void* Heap::reallocate(void* payload, std::size_t bytes) {
   if (payload == nullptr) return allocate(bytes);
   if (bytes > kMaxRequest) {
     errno = ENOMEM;
+    return nullptr;
+  }
+  if (!Chunk::of(payload)->head_intact()) {
+    note_fault("chunk header fails its integrity check", Chunk::of(payload)->address());
     return nullptr;
   }
   if (resize_in_place(payload, bytes)) return payload;
@@ -316,7 +436,8 @@ std::size_t Heap::usable_size(const void* payload) const {
   return chunk->size() - kHeaderSize;
 }
 
-bool Heap::owns_live_block(const void* payload) const {
+// owns_live_block but for the tags: every word is read inside the span, whatever it holds.
+bool Heap::looks_live(const void* payload) const {
   auto address = reinterpret_cast<std::uintptr_t>(payload);
   if (address == 0 || (address & (kAlignment - 1)) != 0) return false;
   pages::Span* span = pages::page_allocator().span_of(address);
@@ -332,14 +453,25 @@ bool Heap::owns_live_block(const void* payload) const {
   return chunk->after()->prev_in_use() && !chunk->cached();
 }
 
+// A word that fails its tag is not the heap's: not a live block (the caller decides
+// whether a block was expected there).
+bool Heap::owns_live_block(const void* payload) const {
+  if (!looks_live(payload)) return false;
+  Chunk* chunk = Chunk::of(payload);
+  return chunk->head_intact() && (!chunk->direct() || chunk->prev_intact());
+}
+
+bool Heap::deallocate_if_live(void* payload) { return looks_live(payload) && deallocate(payload); }
+
 std::size_t Heap::trim() {
   std::size_t released = 0;
   pages::Span* span = segments_;
   while (span != nullptr) {
     pages::Span* next = span->list_next;
     Chunk* chunk = Chunk::at(reinterpret_cast<void*>(first_chunk_address(span)));
-    if (!chunk->in_use() && chunk->after()->address() == fence_address(span)) {
-      unlink_free(chunk);
+    if (!chunk->head_intact()) {
+      note_fault("chunk header fails its integrity check", chunk->address());
+    } else if (!chunk->in_use() && chunk->after()->address() == fence_address(span) && unlink_free(chunk)) {
       span_list_remove(&segments_, span);
       --stats_.segments;
       stats_.mapped_bytes -= span->size;
@@ -361,7 +493,7 @@ void Heap::release_all() {
       pages::page_allocator().release(span);
     }
   }
-  for (std::size_t index = 0; index < kBins; ++index) bin_sentinel(index)->set_links(nullptr, nullptr);
+  std::memset(bin_heads_, 0, sizeof bin_heads_);  // unset sentinels (links_unset), not tagged nulls
   for (std::uint64_t& word : bin_map_) word = 0;
   stats_ = HeapStats();
 }

@@ -70,6 +70,21 @@ struct CheckResult {
   std::uintptr_t address = 0;       // the chunk where it was found
 };
 
+// Damage to the heap's own metadata (integrity.hpp) that an operation met: the first
+// one since the calling thread last took it. The operation left the damaged chunk
+// alone (a free not done, a neighbour not merged, a bin dropped); the caller reports.
+struct Fault {
+  const char* problem = nullptr;   // static text
+  std::uintptr_t address = 0;      // the chunk whose word failed
+};
+void note_fault(const char* problem, std::uintptr_t address);
+namespace detail {
+extern constinit thread_local Fault tls_fault __attribute__((tls_model("initial-exec")));
+bool take_noted_fault(Fault* out);
+}  // namespace detail
+inline bool fault_noted() { return detail::tls_fault.problem != nullptr; }
+inline bool take_fault(Fault* out) { return fault_noted() && detail::take_noted_fault(out); }
+
 class Heap {
  public:
   static constexpr std::size_t kAlignment = 16;
@@ -89,7 +104,13 @@ class Heap {
   void* allocate(std::size_t bytes);
   // Payload aligned to `alignment` (a power of two, any size), or nullptr.
   void* allocate_aligned(std::size_t alignment, std::size_t bytes);
-  void deallocate(void* payload);
+  // False (nothing done, a Fault noted) when the chunk's metadata fails its integrity
+  // check, or a neighbour it would merge with does.
+  bool deallocate(void* payload);
+  // owns_live_block(payload) && deallocate(payload), each word verified once.
+  bool deallocate_if_live(void* payload);
+  // deallocate when the caller has just verified the chunk's head (head_intact).
+  bool deallocate_verified(void* payload);
   // Grows or shrinks in place when the neighbour allows; else moves the contents.
   // nullptr on failure, the old block untouched.
   void* reallocate(void* payload, std::size_t bytes);
@@ -136,13 +157,25 @@ class Heap {
 
   static std::size_t bin_index(std::size_t chunk_size);
   void insert_free(Chunk* chunk);
-  void unlink_free(Chunk* chunk);
+  bool sound_free(Chunk* chunk) const;
+  bool unlinkable(Chunk* chunk) const;
+  bool looks_live(const void* payload) const;
+  void drop_bin(std::size_t index, Chunk* damaged);
+  void empty_bin(std::size_t index);
+  bool is_sentinel(const Chunk* chunk) const {
+    return reinterpret_cast<std::uintptr_t>(chunk) - reinterpret_cast<std::uintptr_t>(bin_heads_) < sizeof bin_heads_;
+  }
+  // Sets a link, tagged unless `at` is a sentinel.
+  void link_next(Chunk* at, Chunk* next);
+  void link_prev(Chunk* at, Chunk* previous);
+  bool unlink_free(Chunk* chunk);
+  void unlink_verified(Chunk* chunk);
   Chunk* take_fit(std::size_t chunk_size);
-  void split(Chunk* chunk, std::size_t chunk_size);
+  void split_in_use(Chunk* chunk, std::size_t chunk_size);
   Chunk* add_segment(std::size_t chunk_size);
   void* allocate_direct(std::size_t bytes, std::size_t alignment);
   void release_direct(Chunk* chunk);
-  void free_chunk(Chunk* chunk);
+  bool free_chunk(Chunk* chunk);
   void maybe_release_segment(Chunk* chunk);
   Chunk* bin_sentinel(std::size_t index) const;
   void mark_in_use(Chunk* chunk);

@@ -192,7 +192,7 @@ const char* ThreadCache::verify(std::uintptr_t* address) const {
           chunk->address() < chunk_layout::first_chunk_address(span) || (chunk->address() & (Heap::kAlignment - 1)) != 0 ||
           chunk->address() + size > chunk_layout::fence_address(span))
         return "thread cache entry outside the heap's segments";
-      if ((chunk->head_relaxed() & ~chunk_layout::kPInUse) != (size | chunk_layout::kCInUse))
+      if (!chunk->head_intact() || (chunk->head_relaxed() & kHeadBits) != (size | chunk_layout::kCInUse))
         return "cached chunk header overwritten";
       if (!chunk->cached()) return "cached chunk lost its cache mark";
       for (std::size_t j = 0; j < i; ++j) {

@@ -52,6 +52,8 @@ class ThreadCache {
   static constexpr std::size_t kMaxBytes = 256 * 1024;
   // Largest request served from a cache: its chunk is kMaxChunk.
   static constexpr std::size_t kMaxRequest = kMaxChunk - Heap::kHeaderSize;
+  // A cached chunk's head without its tag and PINUSE (which a neighbour may change).
+  static constexpr std::size_t kHeadBits = integrity::kValueMask & ~chunk_layout::kPInUse;
 
   static std::size_t class_of(std::size_t chunk_size) { return chunk_size / Heap::kAlignment - 2; }
   static std::size_t chunk_size_of(std::size_t size_class) { return (size_class + 2) * Heap::kAlignment; }
@@ -75,12 +77,15 @@ class ThreadCache {
       Heap::Chunk* chunk = slots_[size_class][n];
       count_[size_class] = n;
       store(bytes_, bytes_ - chunk_size);
-      if ((chunk->head_relaxed() & ~chunk_layout::kPInUse) == (chunk_size | chunk_layout::kCInUse) && chunk->cached()) {
+      // Compared with the size the heap knows, not trusted: no tag check needed (a head
+      // whose tag alone was changed fails at the block's free).
+      if ((chunk->head_relaxed() & kHeadBits) == (chunk_size | chunk_layout::kCInUse) && chunk->cached()) {
         store(hits_, hits_ + 1);
         poison::unpoison(chunk->payload(), chunk_size - Heap::kHeaderSize);
         return chunk->payload();
       }
       note_damaged(chunk->address());
+      note_fault("cached chunk header or cache mark overwritten while cached", chunk->address());
     }
     return nullptr;
   }

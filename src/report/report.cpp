@@ -499,4 +499,16 @@ void header_corruption(std::uintptr_t user, const char* operation, stacks::Stack
   emit(f);
 }
 
+void heap_metadata_corruption(const debug::BlockHeader* header, std::uintptr_t user, std::uintptr_t chunk,
+                              const char* problem, const char* operation, stacks::StackId current) {
+  Finding f;
+  if (header != nullptr) f = block_finding(ErrorClass::header_corruption, *header, user, chunk, operation, current);
+  f.error = ErrorClass::header_corruption;
+  f.address = chunk;
+  f.operation = operation;
+  f.current_stack = current;
+  f.note = problem;
+  emit(f);
+}
+
 }  // namespace dbgalloc::report

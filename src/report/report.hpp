@@ -140,6 +140,11 @@ void header_corruption(std::uintptr_t user, const char* operation, stacks::Stack
 // was asked for ("count * size (A * B) cannot be represented in type size_t"),
 // `operation` names the call, `current` is its stack.
 void bad_request(ErrorClass error, const char* what, const char* operation, stacks::StackId current);
+// The heap's own metadata (chunk size word, previous-size word, bin links) at `chunk`
+// failed its integrity check (heap/integrity.hpp) while `operation` ran; `header` and
+// `user` name the block being handled when there is one (else nullptr).
+void heap_metadata_corruption(const debug::BlockHeader* header, std::uintptr_t user, std::uintptr_t chunk,
+                              const char* problem, const char* operation, stacks::StackId current);
 
 // The descriptor reports go to: opens LOG_PATH.PID at the first call when log_path is
 // set (and makes it platform::report_fd()), else platform::report_fd().
