@@ -67,6 +67,8 @@ Lookup locate(std::uintptr_t address, Located* out) {
                : Lookup::not_a_block;
   }
   if (span->kind != pages::SpanKind::heap_segment && span->kind != pages::SpanKind::direct) return Lookup::not_ours;
+  // The span's guard pages hold no block, and reading around them would fault.
+  if (address < span->base || address >= span->base + span->size) return Lookup::not_a_block;
   BlockHeader* released = nullptr;
   if ((address & 15) == 0 && address >= span->base + kPrefix) {
     BlockHeader* header = header_before(address);
