@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "debug/block.hpp"
+#include "debug/fault_handler.hpp"
 #include "debug/guard_blocks.hpp"
 #include "debug/guard_sites.hpp"
 #include "debug/internal.hpp"
@@ -425,7 +426,7 @@ void* allocate(const Request& request) {
   void* user = nullptr;
   bool fresh = false;
   // Once per thread: a guard fault or a stack overflow is reported on it.
-  if (!internal) report::ensure_alternate_stack();
+  if (!internal) ensure_alternate_stack();
   if (!internal && (want_guard(request.bytes) || guard_site_matches(request.caller))) {
     user = allocate_guard_block(request, alignment, header);
     fresh = user != nullptr && guards.guard_regions();

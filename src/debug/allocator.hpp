@@ -100,6 +100,9 @@ struct DebugStats {
   std::size_t guard_bytes;      // pages of the guard blocks (live or quarantined)
 };
 DebugStats stats();
+// The quarantine ring's mapping (see Quarantine::mapping): the leak scan leaves it out
+// of its roots. False when there is none.
+bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end);
 
 void lock_for_fork();
 void unlock_after_fork();

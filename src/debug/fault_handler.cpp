@@ -8,6 +8,8 @@
 // unchanged; one the program installs after us replaces ours. After a report the
 // previous disposition is restored and the fault re-raised by returning, so core dumps
 // and fuzzers' crash handlers still see it.
+#include "debug/fault_handler.hpp"
+
 #include <signal.h>
 #include <string.h>
 #include <ucontext.h>
@@ -21,9 +23,13 @@
 #include "report/x86_access.hpp"
 #include "stacks/cfi_unwinder.hpp"
 
-namespace dbgalloc::report {
+namespace dbgalloc::debug {
 
 namespace {
+using report::ErrorClass;
+using report::Finding;
+using report::DecodedAccess;
+using report::MemoryAccess;
 constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
 constexpr std::size_t kSignalCount = sizeof kSignals / sizeof kSignals[0];
 struct sigaction previous_actions[kSignalCount];
@@ -128,9 +134,9 @@ void describe_access(const ucontext_t* context, Finding* f) {
   DecodedAccess decoded;
   bool known = false;
   if (!fetch && pc != 0) {
-    std::uint8_t code[kMaxInstructionBytes];
+    std::uint8_t code[report::kMaxInstructionBytes];
     std::size_t n = platform::copy_own_memory(code, pc, sizeof code);
-    known = decode_x86_access(code, n, &decoded);
+    known = report::decode_x86_access(code, n, &decoded);
   }
   if (page_fault) {
     f->access = (regs[REG_ERR] & kWriteBit) != 0 ? "WRITE" : "READ";
@@ -151,21 +157,21 @@ Finding fault_finding(const ucontext_t* context, std::uintptr_t address, std::ui
   return f;
 }
 
-void report_guard_fault(const ucontext_t* context, std::uintptr_t address, const debug::GuardRecord* record) {
+void report_guard_fault(const ucontext_t* context, std::uintptr_t address, const GuardRecord* record) {
   std::uintptr_t frames[stacks::kMaxFrames];
   Finding f = fault_finding(context, address, frames);
   describe_access(context, &f);
   f.has_block = true;
   f.block_user = record->user;
   f.header = record->header;
-  if (record->header.state() != debug::State::live) {
+  if (record->header.state() != State::live) {
     f.error = ErrorClass::heap_use_after_free;
   } else if (address < record->user) {
     f.error = ErrorClass::heap_buffer_underflow;
   } else {
     f.error = ErrorClass::heap_buffer_overflow;
   }
-  emit(f);
+  report::emit(f);
 }
 
 // ASan's test: an access a little below the stack pointer or not far above it.
@@ -197,9 +203,9 @@ void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* cont
     } else if (address < page) {
       f.hint = f.pc < page ? "pc points to the zero page." : "address points to the zero page.";
     }
-    debug::Located block;
+    Located block;
     if (address >= page && f.error != ErrorClass::stack_overflow &&
-        debug::block_near(address, kNearBlockReach, &block) && block.header != nullptr) {
+        block_near(address, kNearBlockReach, &block) && block.header != nullptr) {
       f.has_block = true;
       f.block_user = block.user;
       f.header = *block.header;
@@ -209,7 +215,7 @@ void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* cont
                "memory (a long overflow of a block below it)";
     }
   }
-  emit(f);
+  report::emit(f);
 }
 
 void on_fault(int sig, siginfo_t* info, void* raw_context) {
@@ -220,8 +226,8 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
   }
   bool fault = !sent_by_a_process(info);
   auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
-  debug::GuardRecord* record =
-      fault && (sig == SIGSEGV || sig == SIGBUS) ? debug::GuardBlocks::record_at(address) : nullptr;
+  GuardRecord* record =
+      fault && (sig == SIGSEGV || sig == SIGBUS) ? GuardBlocks::record_at(address) : nullptr;
   if (record == nullptr &&
       (!fault || !report_signal[index_of(sig)] || program_has_handler(previous_for(sig)))) {
     pass_on(sig, info, raw_context);
@@ -233,7 +239,7 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
   } else {
     report_deadly_signal(sig, info, context);
   }
-  run_death_callback();
+  report::run_death_callback();
   tls_in_handler = false;
   restore_and_raise(sig);
 }
@@ -254,7 +260,7 @@ void install_fault_handler() {
     sigaction(kSignals[i], &action, &previous_actions[i]);
   }
   // The main thread can report a stack overflow; other threads from their first
-  // allocation (debug::allocate gives them the alternate stack).
+  // allocation (allocate gives them the alternate stack).
   if (o.handle_segv) ensure_alternate_stack();
 }
 
@@ -270,4 +276,4 @@ void ensure_alternate_stack() {
   sigaltstack(&stack, nullptr);
 }
 
-}  // namespace dbgalloc::report
+}  // namespace dbgalloc::debug

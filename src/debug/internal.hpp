@@ -27,7 +27,5 @@ Quarantine& quarantine();
 void configure_quarantine(std::size_t max_bytes, std::size_t max_blocks);
 // Parks or pushes a freed (filled, quarantined) block; releases it when nothing holds it.
 void quarantine_or_release(const Located& block, const char* operation, std::uintptr_t caller);
-// The quarantine ring's mapping (see Quarantine::mapping).
-bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end);
 
 }  // namespace dbgalloc::debug::internal

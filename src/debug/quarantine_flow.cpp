@@ -108,8 +108,6 @@ void configure_quarantine(std::size_t max_bytes, std::size_t max_blocks) {
   ThreadQuarantine::configure(max_bytes, max_blocks, flush_batch);
 }
 
-bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return fifo.mapping(begin, end); }
-
 void quarantine_or_release(const Located& block, const char* operation, std::uintptr_t caller) {
   Quarantine::Entry entry{block.user, quarantine_cost(block)};
   if (ThreadQuarantine::park(entry)) return;
@@ -124,6 +122,8 @@ void quarantine_or_release(const Located& block, const char* operation, std::uin
 }
 
 }  // namespace internal
+
+bool quarantine_mapping(std::uintptr_t* begin, std::uintptr_t* end) { return fifo.mapping(begin, end); }
 
 void purge_quarantine() {
   ThreadQuarantine::flush_mine();

@@ -1,14 +1,14 @@
 // The LeakSanitizer interface (sanitizer/lsan_interface.h) and dbgalloc_leak_check:
-// thin wrappers over report/leaks.hpp and the debug layer's ignore marks.
+// thin wrappers over leaks/leaks.hpp and the debug layer's ignore marks.
 #include <cstddef>
 #include <cstdint>
 
 #include "dbgalloc/dbgalloc.h"
 #include "debug/allocator.hpp"
 #include "interpose/runtime.hpp"
+#include "leaks/leaks.hpp"
 #include "options/options.hpp"
 #include "platform/format.hpp"
-#include "report/leaks.hpp"
 #include "report/report.hpp"
 
 namespace {
@@ -23,17 +23,17 @@ void warn(const char* what, const void* p, std::size_t size) {
 
 DBGALLOC_EXPORT __attribute__((noinline)) size_t dbgalloc_leak_check(void) {
   dbgalloc::interpose::ensure_started();
-  return dbgalloc::report::check_leaks(dbgalloc::report::LeakCheck::recoverable);
+  return dbgalloc::leaks::check_leaks(dbgalloc::leaks::LeakCheck::recoverable);
 }
 
 DBGALLOC_EXPORT __attribute__((noinline)) void __lsan_do_leak_check(void) {
   dbgalloc::interpose::ensure_started();
-  dbgalloc::report::check_leaks(dbgalloc::report::LeakCheck::final_check);
+  dbgalloc::leaks::check_leaks(dbgalloc::leaks::LeakCheck::final_check);
 }
 
 DBGALLOC_EXPORT __attribute__((noinline)) int __lsan_do_recoverable_leak_check(void) {
   dbgalloc::interpose::ensure_started();
-  return dbgalloc::report::check_leaks(dbgalloc::report::LeakCheck::recoverable) > 0 ? 1 : 0;
+  return dbgalloc::leaks::check_leaks(dbgalloc::leaks::LeakCheck::recoverable) > 0 ? 1 : 0;
 }
 
 DBGALLOC_EXPORT void __lsan_ignore_object(const void* p) {
@@ -55,11 +55,11 @@ DBGALLOC_EXPORT void __lsan_enable(void) {
 }
 
 DBGALLOC_EXPORT void __lsan_register_root_region(const void* p, size_t size) {
-  if (!dbgalloc::report::register_root_region(p, size)) warn("__lsan_register_root_region: table full", p, size);
+  if (!dbgalloc::leaks::register_root_region(p, size)) warn("__lsan_register_root_region: table full", p, size);
 }
 
 DBGALLOC_EXPORT void __lsan_unregister_root_region(const void* p, size_t size) {
-  if (!dbgalloc::report::unregister_root_region(p, size)) {
+  if (!dbgalloc::leaks::unregister_root_region(p, size)) {
     warn("__lsan_unregister_root_region: region was not registered", p, size);
   }
 }

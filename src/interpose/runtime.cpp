@@ -1,5 +1,5 @@
-#include "interpose/runtime.hpp"
 #include "interpose/internal_heap.hpp"
+#include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
 
 #include <dlfcn.h>
@@ -10,14 +10,15 @@
 #include <atomic>
 
 #include "debug/allocator.hpp"
+#include "debug/fault_handler.hpp"
 #include "heap/arenas.hpp"
 #include "interpose/step_aside.hpp"
+#include "leaks/leaks.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
-#include "report/leaks.hpp"
 #include "report/report.hpp"
 #include "stacks/cached_cfi_unwinder.hpp"
 #include "stacks/stacks.hpp"
@@ -47,7 +48,7 @@ void after_fork_child() {
   stacks::reset_symbolizer_after_fork();
   platform::forget_thread_id();
   debug::reset_after_fork();
-  report::leak_check_note_fork_child();
+  leaks::leak_check_note_fork_child();
 }
 }  // namespace
 
@@ -167,7 +168,7 @@ bool below_launched_program() { return launched_pid > 0 && platform::process_id(
 __attribute__((constructor(101))) void on_load() {
   if (step_aside_if_tool_present()) return;  // ASan, MSan, TSan or valgrind owns malloc
   ensure_started();
-  report::install_fault_handler();
+  debug::install_fault_handler();
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   find_stream_list();
@@ -178,7 +179,7 @@ __attribute__((destructor(101))) void on_unload() {
   if (stepped_aside()) return;
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
   debug::check_all("exit check", 0);
-  std::size_t leaks = report::leak_check_at_exit();  // honours detect_leaks
+  std::size_t leaks = dbgalloc::leaks::leak_check_at_exit();  // honours detect_leaks
   if (options::current().print_stats) print_stats();
   // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks,
   // except a child's leaks under dbgalloc-run when child_leaks_fail=0: a build's

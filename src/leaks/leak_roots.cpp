@@ -45,15 +45,15 @@
 
 #include <string_view>
 
-#include "debug/internal.hpp"
+#include "debug/allocator.hpp"
+#include "leaks/leak_scan.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/reentry.hpp"
 #include "platform/stop_threads.hpp"
-#include "report/leak_scan.hpp"
 
-namespace dbgalloc::report::leak {
+namespace dbgalloc::leaks {
 
 namespace {
 
@@ -351,7 +351,7 @@ void plan_roots(RootPlan& plan, RootStats* stats) {
   // The quarantine ring holds (block, cost) pairs of quarantined blocks: left out by its
   // exact mapping, like the modules' segments.
   std::uintptr_t ring_begin = 0, ring_end = 0;
-  if (debug::internal::quarantine_mapping(&ring_begin, &ring_end)) {
+  if (debug::quarantine_mapping(&ring_begin, &ring_end)) {
     plan.excluded.push(Range{page_down(ring_begin), page_up(ring_end)});
     ++stats->quarantine_rings;
   }
@@ -408,4 +408,4 @@ void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const 
   stats->unpopulated_bytes = plan.populated.skipped_bytes();
 }
 
-}  // namespace dbgalloc::report::leak
+}  // namespace dbgalloc::leaks

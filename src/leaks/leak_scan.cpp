@@ -1,5 +1,5 @@
 // The block table and the marking of the leak scanner (rules in leak_scan.hpp).
-#include "report/leak_scan.hpp"
+#include "leaks/leak_scan.hpp"
 
 #include <sys/uio.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "debug/guard_blocks.hpp"
 #include "debug/locate.hpp"
 
-namespace dbgalloc::report::leak {
+namespace dbgalloc::leaks {
 
 namespace {
 struct ScratchRange {
@@ -273,4 +273,4 @@ void Marker::classify_lost() {
   }
 }
 
-}  // namespace dbgalloc::report::leak
+}  // namespace dbgalloc::leaks

@@ -25,7 +25,7 @@
 #include "platform/populated_pages.hpp"
 #include "platform/stop_threads.hpp"
 
-namespace dbgalloc::report::leak {
+namespace dbgalloc::leaks {
 
 enum class Reach : std::uint8_t { unreached = 0, possible = 1, reachable = 2, indirect = 3 };
 
@@ -244,4 +244,4 @@ void scan_roots(Marker& marker, RootPlan& plan, std::uintptr_t stack_low, const 
                 const RootRegion* regions, std::size_t region_count, ScratchArray<int>& tids, RootStats* stats,
                 EnoughSoFar enough);
 
-}  // namespace dbgalloc::report::leak
+}  // namespace dbgalloc::leaks

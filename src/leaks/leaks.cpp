@@ -11,7 +11,7 @@
 // child threads that already exited are not reported, and a child thread reusing the
 // tid of a dead parent thread (tid wrap-around) would claim that thread's blocks.
 // leak_check_children=0 silences children altogether.
-#include "report/leaks.hpp"
+#include "leaks/leaks.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -19,26 +19,22 @@
 #include <algorithm>
 
 #include "debug/allocator.hpp"
+#include "leaks/leak_scan.hpp"
+#include "leaks/suppressions.hpp"
 #include "options/options.hpp"
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
-#include "report/leak_scan.hpp"
-#include "report/report_json.hpp"
 #include "report/report.hpp"
-#include "report/suppressions.hpp"
+#include "report/report_json.hpp"
 #include "stacks/caller_frame.hpp"
 #include "stacks/program_symbols.hpp"
 #include "stacks/stacks.hpp"
 
-namespace dbgalloc::report {
+namespace dbgalloc::leaks {
 
 namespace {
-
-using leak::Block;
-using leak::Reach;
-using leak::ScratchArray;
 
 constinit platform::Lock check_lock;
 constinit platform::Lock region_lock;
@@ -48,7 +44,7 @@ int forked_child_pid = 0;        // set in a forked child
 LeakCounts last_counts;
 
 constexpr std::size_t kMaxRegions = 256;
-leak::RootRegion regions[kMaxRegions];
+RootRegion regions[kMaxRegions];
 std::size_t region_count = 0;
 
 // Report order: direct, indirect, possible, reachable.
@@ -184,7 +180,8 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
   bool leaked = counts.leaked_blocks() > 0;
   if (leaked) {
     out.text("\n=================================================================\n");
-    out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: ").text(leak_tool_name()).text(": detected memory leaks\n");
+    out.text("==").dec(static_cast<std::uint64_t>(platform::process_id())).text("==ERROR: ")
+        .text(report::leak_tool_name()).text(": detected memory leaks\n");
   }
   std::size_t printed = 0;
   bool shown = false;
@@ -233,7 +230,8 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
     print_totals(out, counts);
   }
   if (leaked) {
-    out.text("SUMMARY: ").text(tool_name()).text(": ").dec(counts.direct.bytes + counts.indirect.bytes).text(" byte(s) leaked in ")
+    out.text("SUMMARY: ").text(report::tool_name()).text(": ").dec(counts.direct.bytes + counts.indirect.bytes)
+        .text(" byte(s) leaked in ")
         .dec(counts.leaked_blocks()).text(" allocation(s).\n");
   }
 }
@@ -246,7 +244,7 @@ void json_total(Out& out, const char* name, const LeakTotal& total) {
 void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
   const options::Options& o = options::current();
   Out out;
-  out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(kJsonFormatVersion).text(",\"pid\":")
+  out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(report::kJsonFormatVersion).text(",\"pid\":")
       .dec(static_cast<std::uint64_t>(platform::process_id())).text(",\"class\":\"memory-leak\",\"leaks\":[");
   bool first = true;
   for (Group& group : groups) {
@@ -259,7 +257,7 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
         .text(",\"objects\":").dec(group.blocks).text(",\"alloc_stack\":").dec(group.stack).text(",\"frames\":");
     std::uintptr_t frames[stacks::kMaxFrames];
     std::size_t n = stacks::lookup(group.stack, frames, stacks::kMaxFrames);
-    append_json_frames(out, frames, n, false);  // symbolized, as error reports' frames
+    report::append_json_frames(out, frames, n, false);  // symbolized, as error reports' frames
     out.character('}');
   }
   out.text("],\"suppressions\":[");
@@ -270,7 +268,7 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
     if (!first) out.character(',');
     first = false;
     out.room().text("{\"template\":\"");
-    append_json_escaped(out, s.templ);
+    report::append_json_escaped(out, s.templ);
     out.text("\",\"objects\":").dec(s.hits).text(",\"bytes\":")
         .dec(s.bytes).character('}');
   }
@@ -337,7 +335,7 @@ bool group_blocks(ScratchArray<Block>& blocks, ScratchArray<int>& tids, ScratchA
 // A direct leak whose allocation stack a suppression matches is hidden with every
 // indirect leak it leads, whatever their own stacks (LeakSanitizer's rule: what only a
 // suppressed leak holds is not reported either). Symbolizes: call in an InternalScope.
-void suppress_with_children(leak::Marker& marker, ScratchArray<Block>& blocks) {
+void suppress_with_children(Marker& marker, ScratchArray<Block>& blocks) {
   if (suppressions::count() == 0) return;
   struct StackMatch {
     std::uint32_t stack;
@@ -398,7 +396,7 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   }
   for (std::size_t i = 0; i < suppressions::count(); ++i) suppressions::at(i).hits = suppressions::at(i).bytes = 0;
 
-  leak::SafeReader reader;
+  SafeReader reader;
   ScratchArray<Block> blocks;
   if (!reader.init() || !blocks.reserve(4096)) {
     say("dbgalloc: leak check skipped: no memory for its tables\n");
@@ -412,24 +410,24 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   // stop between two locked steps of a malloc, or in its lock-free thread-cache path,
   // holding a block that is already live by its header address: roots count that
   // (leak_scan.hpp).
-  leak::RootStats stats;
-  leak::RootPlan plan;
-  leak::plan_roots(plan, &stats);
+  RootStats stats;
+  RootPlan plan;
+  plan_roots(plan, &stats);
   platform::LockGuard regions_guard(region_lock);
   platform::ThreadStop stop;
   debug::lock_for_fork();
   bool stopped = stop.stop_others();
   debug::unlock_after_fork();
-  if (stopped) leak::register_scratch(stop.memory_begin(), stop.memory_end());
+  if (stopped) register_scratch(stop.memory_begin(), stop.memory_end());
   auto resume = [&] {
-    if (stopped) leak::unregister_scratch(stop.memory_begin());
+    if (stopped) unregister_scratch(stop.memory_begin());
     stop.resume();
   };
   // A block missing from the table would make what it points to look lost: all or none.
   Collect collected{&blocks, false};
   debug::for_each_live_block(collect, &collected);
-  leak::Marker::sort(blocks.data(), blocks.size());
-  leak::Marker marker(blocks.data(), blocks.size(), reader);
+  Marker::sort(blocks.data(), blocks.size());
+  Marker marker(blocks.data(), blocks.size(), reader);
   ScratchArray<int> tids;
   if (collected.failed || !marker.init()) {
     resume();
@@ -441,8 +439,8 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   if (exit_caller != nullptr) {
     for (std::size_t i = 0; i < exit_caller->register_count; ++i) marker.root_value(exit_caller->registers[i]);
   }
-  leak::scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats,
-                   leak::EnoughSoFar{all_reportable_reached, &blocks});
+  scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats,
+                   EnoughSoFar{all_reportable_reached, &blocks});
   marker.propagate();
   resume();
   // When every block this process could report is reachable, what is unreached (a
@@ -574,4 +572,4 @@ bool unregister_root_region(const void* begin, std::size_t size) {
   return false;
 }
 
-}  // namespace dbgalloc::report
+}  // namespace dbgalloc::leaks

@@ -20,7 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace dbgalloc::report {
+namespace dbgalloc::leaks {
 
 struct LeakTotal {
   std::uint64_t blocks = 0;
@@ -64,4 +64,4 @@ void leak_check_note_fork_child();
 bool register_root_region(const void* begin, std::size_t size);
 bool unregister_root_region(const void* begin, std::size_t size);
 
-}  // namespace dbgalloc::report
+}  // namespace dbgalloc::leaks

@@ -1,5 +1,5 @@
 // Leak suppressions (format in suppressions.hpp).
-#include "report/suppressions.hpp"
+#include "leaks/suppressions.hpp"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include "platform/platform.hpp"
 #include "stacks/program_symbols.hpp"
 
-namespace dbgalloc::report::suppressions {
+namespace dbgalloc::leaks::suppressions {
 
 namespace {
 bool loaded = false;
@@ -237,4 +237,4 @@ long match_stack(stacks::StackId id) {
   return -1;
 }
 
-}  // namespace dbgalloc::report::suppressions
+}  // namespace dbgalloc::leaks::suppressions

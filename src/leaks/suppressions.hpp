@@ -21,7 +21,7 @@
 #include "platform/format.hpp"
 #include "stacks/stacks.hpp"
 
-namespace dbgalloc::report::suppressions {
+namespace dbgalloc::leaks::suppressions {
 
 struct Suppression {
   std::string_view templ;
@@ -42,4 +42,4 @@ bool template_match(std::string_view templ, std::string_view text);
 // (allocates: call inside an InternalScope).
 long match_stack(stacks::StackId id);
 
-}  // namespace dbgalloc::report::suppressions
+}  // namespace dbgalloc::leaks::suppressions

@@ -177,11 +177,4 @@ void set_death_callback(void (*callback)());
 // tool that registered one (libFuzzer saves the crashing input) still hears of it.
 void run_death_callback();
 
-// Installs the SIGSEGV/SIGBUS handler that turns guard-page faults into reports, and
-// (handle_segv, handle_sigbus, handle_sigfpe, handle_sigill) other deadly signals too.
-// Call after the options are set.
-void install_fault_handler();
-// Gives the calling thread an alternate signal stack (once per thread).
-void ensure_alternate_stack();
-
 }  // namespace dbgalloc::report

@@ -1,10 +1,10 @@
-// The leak marker's rules (report/leak_scan.hpp) on a hand-made block table laid out as
+// The leak marker's rules (leaks/leak_scan.hpp) on a hand-made block table laid out as
 // the heap lays blocks out: a chunk header, the block's header, then its bytes.
 #include <gtest/gtest.h>
 
-#include "report/leak_scan.hpp"
+#include "leaks/leak_scan.hpp"
 
-namespace dbgalloc::report::leak {
+namespace dbgalloc::leaks {
 namespace {
 
 constexpr std::size_t kBlocks = 3;
@@ -87,4 +87,4 @@ TEST(LeakMarker, an_interior_root_makes_a_block_possibly_reachable_only) {
 }
 
 }  // namespace
-}  // namespace dbgalloc::report::leak
+}  // namespace dbgalloc::leaks

@@ -1,6 +1,6 @@
-// Suppression templates, matched as LeakSanitizer matches them (report/suppressions.hpp),
+// Suppression templates, matched as LeakSanitizer matches them (leaks/suppressions.hpp),
 // and the suppressions file parser.
-#include "report/suppressions.hpp"
+#include "leaks/suppressions.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 namespace {
 
-using dbgalloc::report::suppressions::template_match;
+using dbgalloc::leaks::suppressions::template_match;
 
 TEST(Suppressions, plain_template_matches_a_substring) {
   EXPECT_TRUE(template_match("leak_for", "(anonymous namespace)::leak_for_suppression()"));
@@ -39,10 +39,10 @@ TEST(Suppressions, file_keeps_leak_lines_and_skips_comments_and_other_types) {
   std::string path = testing::TempDir() + "suppressions_test.txt";
   std::ofstream(path) << "# comment\n\n  leak:first  \ninterceptor_via_fun:ignored\nleak:^second$\n";
   dbgalloc::platform::StackText<512> error;
-  ASSERT_TRUE(dbgalloc::report::suppressions::load(path.c_str(), error)) << error.view();
-  ASSERT_EQ(dbgalloc::report::suppressions::count(), 2u);
-  EXPECT_EQ(dbgalloc::report::suppressions::at(0).templ, "first");
-  EXPECT_EQ(dbgalloc::report::suppressions::at(1).templ, "^second$");
+  ASSERT_TRUE(dbgalloc::leaks::suppressions::load(path.c_str(), error)) << error.view();
+  ASSERT_EQ(dbgalloc::leaks::suppressions::count(), 2u);
+  EXPECT_EQ(dbgalloc::leaks::suppressions::at(0).templ, "first");
+  EXPECT_EQ(dbgalloc::leaks::suppressions::at(1).templ, "^second$");
   std::remove(path.c_str());
 }
 
