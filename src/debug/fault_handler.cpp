@@ -11,7 +11,6 @@
 #include "debug/fault_handler.hpp"
 
 #include <signal.h>
-#include <string.h>
 #include <ucontext.h>
 
 #include "debug/guard_blocks.hpp"
@@ -19,6 +18,7 @@
 #include "options/options.hpp"
 #include "pages/pages.hpp"
 #include "platform/platform.hpp"
+#include "platform/signals.hpp"
 #include "report/report.hpp"
 #include "report/x86_access.hpp"
 #include "stacks/cfi_unwinder.hpp"
@@ -73,8 +73,8 @@ void pass_on(int sig, siginfo_t* info, void* context) {
     return;
   }
   // Default action: restore it and return, so the faulting instruction faults again.
-  signal(sig, SIG_DFL);
-  if (sent_by_a_process(info)) raise(sig);
+  platform::default_signal_action(sig);
+  if (sent_by_a_process(info)) platform::raise_signal(sig);
 }
 
 // After a report: the previous disposition again. The program's own handler gets the
@@ -82,10 +82,10 @@ void pass_on(int sig, siginfo_t* info, void* context) {
 // now, since the instruction might not fault again (the report's own memory may have
 // been mapped where a wild pointer pointed).
 void restore_and_raise(int sig) {
-  sigaction(sig, previous_for(sig), nullptr);
+  platform::restore_signal_handler(sig, *previous_for(sig));
   if (program_has_handler(previous_for(sig))) return;
-  signal(sig, SIG_DFL);
-  raise(sig);
+  platform::default_signal_action(sig);
+  platform::raise_signal(sig);
 }
 
 // The stack of the faulting code. _Unwind_Backtrace from here crosses the signal
@@ -221,7 +221,7 @@ void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* cont
 void on_fault(int sig, siginfo_t* info, void* raw_context) {
   auto* context = static_cast<ucontext_t*>(raw_context);
   if (tls_in_handler) {  // a fault while reporting one: let it end the process
-    signal(sig, SIG_DFL);
+    platform::default_signal_action(sig);
     return;
   }
   bool fault = !sent_by_a_process(info);
@@ -248,16 +248,11 @@ void on_fault(int sig, siginfo_t* info, void* raw_context) {
 void install_fault_handler() {
   const options::Options& o = options::current();
   const bool wanted[kSignalCount] = {o.handle_segv, o.handle_sigbus, o.handle_sigfpe, o.handle_sigill};
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_fault;
-  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  sigemptyset(&action.sa_mask);
   for (std::size_t i = 0; i < kSignalCount; ++i) {
     report_signal[i] = wanted[i];
     // Guard pages need SIGSEGV and SIGBUS whatever the options say.
     if (!wanted[i] && kSignals[i] != SIGSEGV && kSignals[i] != SIGBUS) continue;
-    sigaction(kSignals[i], &action, &previous_actions[i]);
+    platform::install_signal_handler(kSignals[i], on_fault, &previous_actions[i]);
   }
   // The main thread can report a stack overflow; other threads from their first
   // allocation (allocate gives them the alternate stack).
@@ -267,13 +262,8 @@ void install_fault_handler() {
 void ensure_alternate_stack() {
   if (tls_has_alt_stack) return;
   tls_has_alt_stack = true;
-  stack_t current;
-  if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;  // the program has one
-  stack_t stack;
-  stack.ss_sp = tls_alt_stack;
-  stack.ss_size = kAltStackSize;
-  stack.ss_flags = 0;
-  sigaltstack(&stack, nullptr);
+  if (platform::has_alternate_stack()) return;  // the program has one
+  platform::set_alternate_stack(tls_alt_stack, kAltStackSize);
 }
 
 }  // namespace dbgalloc::debug

@@ -1,14 +1,13 @@
 // Per-thread quarantine batches: see thread_quarantine.hpp.
 #include "debug/thread_quarantine.hpp"
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstring>
 #include <new>
 
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
+#include "platform/process.hpp"
 #include "platform/reentry.hpp"
 
 namespace dbgalloc::debug {
@@ -36,7 +35,7 @@ constinit platform::Lock registry_lock;
 // Guarded by registry_lock.
 Record* registered = nullptr;
 Record* parked = nullptr;
-pthread_key_t exit_key;
+platform::ThreadExitKey exit_key;
 bool exit_key_ready = false;
 bool exit_key_failed = false;
 
@@ -75,7 +74,7 @@ Record* attach() {
     platform::LockGuard guard(registry_lock);
     if (!exit_key_ready && !exit_key_failed) {
       // Without a destructor a thread's batch would stay parked for ever: no key, no batches.
-      if (pthread_key_create(&exit_key, on_thread_exit) == 0) exit_key_ready = true;
+      if (exit_key.create(on_thread_exit)) exit_key_ready = true;
       else exit_key_failed = true;
     }
     if (!exit_key_ready) return nullptr;  // tls_no_batch stays set
@@ -94,7 +93,7 @@ Record* attach() {
   record->batch.bytes = 0;
   {
     platform::InternalScope internal;  // the key table's second level is allocated
-    if (pthread_setspecific(exit_key, record) != 0) {
+    if (!exit_key.set(record)) {
       platform::LockGuard guard(registry_lock);
       record->next = parked;
       parked = record;

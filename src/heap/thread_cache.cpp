@@ -2,8 +2,6 @@
 // fork). The hot paths (take, put) are inline in thread_cache.hpp.
 #include "heap/thread_cache.hpp"
 
-#include <pthread.h>
-
 #include <cstring>
 #include <new>
 
@@ -11,6 +9,7 @@
 #include "pages/pages.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
+#include "platform/process.hpp"
 #include "platform/reentry.hpp"
 
 namespace dbgalloc::heap {
@@ -29,7 +28,7 @@ ThreadCache* parked = nullptr;  // emptied caches of exited threads, reused
 std::uint64_t retired_hits = 0;
 std::uint64_t retired_puts = 0;
 std::uintptr_t retired_damaged = 0;
-pthread_key_t exit_key;
+platform::ThreadExitKey exit_key;
 bool exit_key_ready = false;
 bool exit_key_failed = false;
 }  // namespace
@@ -42,7 +41,7 @@ ThreadCache* ThreadCache::attach() {
     platform::LockGuard guard(registry_lock);
     if (!exit_key_ready && !exit_key_failed) {
       // Without a destructor a thread's cache would never go back: no key, no caches.
-      if (pthread_key_create(&exit_key, on_thread_exit) == 0) exit_key_ready = true;
+      if (exit_key.create(on_thread_exit)) exit_key_ready = true;
       else exit_key_failed = true;
     }
     if (!exit_key_ready) return nullptr;  // tls_no_cache stays set
@@ -60,7 +59,7 @@ ThreadCache* ThreadCache::attach() {
     // glibc allocates the second level of the key table for keys past the first 32:
     // untracked, and served by the arenas' locked path (tls_no_cache is set).
     platform::InternalScope internal;
-    if (pthread_setspecific(exit_key, cache) != 0) {
+    if (!exit_key.set(cache)) {
       platform::LockGuard guard(registry_lock);
       cache->next_ = parked;
       parked = cache;
@@ -109,7 +108,7 @@ void ThreadCache::reset_for_thread(bool enabled) {
     tls_current = nullptr;
     arenas().flush_cache(*cache);
     cache->detach();
-    if (exit_key_ready) pthread_setspecific(exit_key, nullptr);  // clearing never allocates
+    if (exit_key_ready) exit_key.set(nullptr);  // clearing never allocates
   }
   tls_no_cache = !enabled;
 }

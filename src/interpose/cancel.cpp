@@ -1,10 +1,10 @@
 #include "interpose/cancel.hpp"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 
 #include "interpose/runtime.hpp"
+#include "platform/loader.hpp"
 
 namespace dbgalloc::interpose::cancel {
 
@@ -34,7 +34,8 @@ void restore(int previous) noexcept {
 DBGALLOC_EXPORT int pthread_setcanceltype(int type, int* previous) noexcept {
   using dbgalloc::interpose::cancel::real_setcanceltype;
   if (real_setcanceltype == nullptr) {
-    real_setcanceltype = reinterpret_cast<dbgalloc::interpose::cancel::SetCancelType>(dlsym(RTLD_NEXT, "pthread_setcanceltype"));
+    real_setcanceltype = reinterpret_cast<dbgalloc::interpose::cancel::SetCancelType>(
+        dbgalloc::platform::next_definition("pthread_setcanceltype"));
     if (real_setcanceltype == nullptr) return EINVAL;
   }
   int result = real_setcanceltype(type, previous);

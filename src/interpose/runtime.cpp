@@ -2,10 +2,7 @@
 #include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include <atomic>
 
@@ -18,7 +15,9 @@
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
+#include "platform/loader.hpp"
 #include "platform/platform.hpp"
+#include "platform/process.hpp"
 #include "report/report.hpp"
 #include "stacks/cached_cfi_unwinder.hpp"
 #include "stacks/stacks.hpp"
@@ -68,7 +67,7 @@ void start_slow() {
   if (!options::parse(platform::get_env("DBGALLOC_OPTIONS"), &parsed, error, secure ? &ignored : nullptr)) {
     // Refuse to run on a guess: the user asked for something we cannot do.
     error.flush();
-    _exit(1);
+    platform::exit_now(1);
   }
   if (ignored.size() > 0) {
     // Whoever runs a setuid program chooses its environment: no files, no output
@@ -130,9 +129,9 @@ struct StreamList {
 StreamList stream_list;
 
 void find_stream_list() {
-  stream_list.all = reinterpret_cast<FILE**>(dlsym(RTLD_DEFAULT, "_IO_list_all"));
-  stream_list.lock = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "_IO_list_lock"));
-  stream_list.unlock = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "_IO_list_unlock"));
+  stream_list.all = reinterpret_cast<FILE**>(platform::global_definition("_IO_list_all"));
+  stream_list.lock = reinterpret_cast<void (*)()>(platform::global_definition("_IO_list_lock"));
+  stream_list.unlock = reinterpret_cast<void (*)()>(platform::global_definition("_IO_list_unlock"));
 }
 
 void flush_if_free(FILE* stream) {
@@ -170,7 +169,7 @@ __attribute__((constructor(101))) void on_load() {
   ensure_started();
   debug::install_fault_handler();
   // Registered here, not in start_slow(): pthread_atfork and atexit may allocate.
-  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  platform::on_fork(before_fork, after_fork_parent, after_fork_child);
   find_stream_list();
   find_launched_program();
 }
@@ -194,7 +193,7 @@ __attribute__((destructor(101))) void on_unload() {
   }
   if ((report::error_count() > 0 || leaks_fail) && options::current().exitcode != 0) {
     flush_program_output();
-    _exit(static_cast<int>(options::current().exitcode));
+    platform::exit_now(static_cast<int>(options::current().exitcode));
   }
 }
 }  // namespace

@@ -1,6 +1,5 @@
 #include "interpose/step_aside.hpp"
 
-#include <dlfcn.h>
 #include <errno.h>
 
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include "debug/allocator.hpp"
 #include "pages/pages.hpp"
 #include "platform/format.hpp"
+#include "platform/loader.hpp"
 #include "platform/platform.hpp"
 
 // Defined by the sanitizer runtimes (statically linked into the program by clang,
@@ -65,7 +65,7 @@ bool valgrind_present() {
 
 template <typename Function>
 void resolve_next(Function* out, const char* name) {
-  *out = reinterpret_cast<Function>(dlsym(RTLD_NEXT, name));
+  *out = reinterpret_cast<Function>(platform::next_definition(name));
 }
 
 void set_state(Aside state) { __atomic_store_n(&aside_state, state, __ATOMIC_RELEASE); }

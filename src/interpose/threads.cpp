@@ -3,13 +3,13 @@
 // The start routine and its argument travel through a slot of a fixed pool, so creating
 // a thread allocates nothing of ours; when every slot is taken (more threads starting
 // at once than the pool holds), the thread is created as is, its origin unknown.
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 
 #include <atomic>
 
 #include "interpose/runtime.hpp"
+#include "platform/loader.hpp"
 #include "platform/platform.hpp"
 #include "stacks/stacks.hpp"
 #include "stacks/thread_origins.hpp"
@@ -55,7 +55,7 @@ void* start_recorded(void* raw) {
 DBGALLOC_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, Start start, void* arg) {
   Create create = real_create.load(std::memory_order_acquire);
   if (create == nullptr) {
-    create = reinterpret_cast<Create>(dlsym(RTLD_NEXT, "pthread_create"));
+    create = reinterpret_cast<Create>(dbgalloc::platform::next_definition("pthread_create"));
     if (create == nullptr) return EAGAIN;
     real_create.store(create, std::memory_order_release);
   }

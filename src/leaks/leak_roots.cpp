@@ -39,9 +39,7 @@
 // not module segments, dbgalloc's heap except through reachable blocks.
 //
 // /proc is read with open/read/getdents64 directly (no stdio, no malloc, no lock).
-#include <fcntl.h>
 #include <link.h>
-#include <unistd.h>
 
 #include <string_view>
 
@@ -49,7 +47,9 @@
 #include "leaks/leak_scan.hpp"
 #include "options/options.hpp"
 #include "pages/pages.hpp"
+#include "platform/files.hpp"
 #include "platform/format.hpp"
+#include "platform/loader.hpp"
 #include "platform/reentry.hpp"
 #include "platform/stop_threads.hpp"
 
@@ -101,23 +101,6 @@ int visit_module(dl_phdr_info* info, std::size_t, void* context) {
   return 0;
 }
 
-int open_read(const char* path) { return open(path, O_RDONLY | O_CLOEXEC); }
-
-// Reads a small file into buffer (NUL-terminated); returns its length or -1.
-long read_small(const char* path, char* buffer, std::size_t capacity) {
-  int fd = open_read(path);
-  if (fd < 0) return -1;
-  std::size_t used = 0;
-  while (used + 1 < capacity) {
-    ssize_t n = ::read(fd, buffer + used, capacity - 1 - used);
-    if (n <= 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  close(fd);
-  buffer[used] = '\0';
-  return static_cast<long>(used);
-}
-
 std::uintptr_t parse_hex(std::string_view text, std::size_t* used) {
   std::uintptr_t value = 0;
   std::size_t i = 0;
@@ -142,7 +125,7 @@ void read_blocked_state(ThreadSp* thread) {
   platform::StackText<64> path;
   path.text("/proc/self/task/").dec(static_cast<std::uint64_t>(thread->tid)).text("/syscall").character('\0');
   char text[256];
-  long n = read_small(path.data(), text, sizeof text);
+  long n = platform::read_small_file(path.data(), text, sizeof text);
   if (n <= 0 || text[0] == 'r') return;
   std::string_view fields[9];
   std::size_t count = 0;
@@ -319,18 +302,18 @@ struct MapsPass {
 // Reads the whole of /proc/self/maps first (scanning maps memory for the marker's
 // stack, which would shift the file under a reader that is half-way through).
 bool scan_maps(MapsPass& pass) {
-  int fd = open_read("/proc/self/maps");
+  int fd = platform::open_for_reading("/proc/self/maps");
   if (fd < 0) return false;
   ScratchArray<char> text;
   std::size_t held = 0;
   for (;;) {
     if (!text.resize(held + 64 * 1024)) break;
-    ssize_t n = ::read(fd, text.data() + held, 64 * 1024);
+    long n = platform::read_some(fd, text.data() + held, 64 * 1024);
     if (n <= 0) break;
     held += static_cast<std::size_t>(n);
     text.resize(held);
   }
-  close(fd);
+  platform::close_file(fd);
   if (held == 0) return false;
   std::string_view all(text.data(), held);
   while (!all.empty()) {
@@ -347,7 +330,7 @@ bool scan_maps(MapsPass& pass) {
 
 void plan_roots(RootPlan& plan, RootStats* stats) {
   ModuleWalk walk{&plan.writable, &plan.excluded, reinterpret_cast<std::uintptr_t>(&plan_roots)};
-  dl_iterate_phdr(visit_module, &walk);
+  platform::for_each_module(visit_module, &walk);
   // The quarantine ring holds (block, cost) pairs of quarantined blocks: left out by its
   // exact mapping, like the modules' segments.
   std::uintptr_t ring_begin = 0, ring_end = 0;

@@ -2,14 +2,13 @@
 #include "leaks/leak_scan.hpp"
 
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "debug/block.hpp"
 #include "debug/guard_blocks.hpp"
 #include "debug/locate.hpp"
+#include "platform/process.hpp"
 
 namespace dbgalloc::leaks {
 
@@ -53,10 +52,9 @@ bool SafeReader::init() {
   register_scratch(begin, begin + kChunk);
   // Probe the system call once on our own stack.
   volatile std::uintptr_t probe = 0x5a5a5a5a;
-  iovec local{buffer_, sizeof probe};
   iovec remote{const_cast<std::uintptr_t*>(&probe), sizeof probe};
-  pid_ = getpid();
-  direct_ = process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof probe);
+  pid_ = platform::process_id();
+  direct_ = platform::read_own_ranges(pid_, buffer_, sizeof probe, &remote, 1) != static_cast<long>(sizeof probe);
   return true;
 }
 
@@ -72,11 +70,8 @@ std::size_t SafeReader::read(std::uintptr_t address, std::size_t bytes) {
     std::memcpy(buffer_, reinterpret_cast<const void*>(address), bytes);
     return bytes;
   }
-  iovec local{buffer_, bytes};
   iovec remote{reinterpret_cast<void*>(address), bytes};
-  int saved = errno;
-  ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
-  errno = saved;
+  long got = platform::read_own_ranges(pid_, buffer_, bytes, &remote, 1);
   return got < 0 ? 0 : static_cast<std::size_t>(got);
 }
 
@@ -95,11 +90,7 @@ bool SafeReader::read_batch(const std::uintptr_t* addresses, const std::size_t* 
     }
     return true;
   }
-  iovec local{buffer_, total};
-  int saved = errno;
-  ssize_t got = process_vm_readv(pid_, &local, 1, remote, count, 0);
-  errno = saved;
-  return got == static_cast<ssize_t>(total);
+  return platform::read_own_ranges(pid_, buffer_, total, remote, count) == static_cast<long>(total);
 }
 
 template <typename Visit>

@@ -1,14 +1,12 @@
 // Leak suppressions (format in suppressions.hpp).
 #include "leaks/suppressions.hpp"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstring>
 
+#include "platform/files.hpp"
+#include "platform/loader.hpp"
 #include "platform/platform.hpp"
 #include "stacks/program_symbols.hpp"
 
@@ -174,30 +172,28 @@ bool load(const char* path, platform::TextBuffer& error) {
   load_program_defaults(error);
   if (path == nullptr || path[0] == '\0') return load_ok;
   // O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read.
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int fd = platform::open_for_reading(path, /*nonblocking=*/true);
   if (fd < 0) {
     error.text("dbgalloc: cannot open suppressions file '").text(path).text("': ").text(open_failure(errno)).text("\n");
     load_ok = false;
     return false;
   }
-  struct stat st{};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
+  std::size_t size = 0;
+  if (!platform::regular_file_size(fd, &size)) {
+    platform::close_file(fd);
     error.text("dbgalloc: suppressions file '").text(path).text("' is not a regular file: not read\n");
     load_ok = false;
     return false;
   }
   // The whole file, in a mapping its size.
-  auto size = static_cast<std::size_t>(st.st_size);
   char* file_text = size == 0 ? nullptr : static_cast<char*>(platform::map(round_to_pages(size)));
   std::size_t got = 0;
   while (file_text != nullptr && got < size) {
-    ssize_t n = ::read(fd, file_text + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
+    long n = platform::read_some(fd, file_text + got, size - got);
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
-  close(fd);
+  platform::close_file(fd);
   if (size > 0 && (file_text == nullptr || got != size)) {
     error.text("dbgalloc: suppressions file '").text(path).text("': ")
         .text(file_text == nullptr ? "no memory to read it" : "could not read all of it").text(": not used\n");
@@ -224,9 +220,9 @@ long match_stack(stacks::StackId id) {
     stacks::print_frames(&frames[f], 1, line);
     std::string_view function, location;
     split_frame(line.view(), &function, &location);
-    Dl_info info{};
+    platform::SymbolAt at;
     std::string_view module;
-    if (dladdr(reinterpret_cast<void*>(frames[f] - 1), &info) != 0 && info.dli_fname != nullptr) module = info.dli_fname;
+    if (platform::symbol_at(frames[f] - 1, &at) && at.module_path != nullptr) module = at.module_path;
     for (std::size_t s = 0; s < table_size; ++s) {
       std::string_view templ = table[s].templ;
       if (template_match(templ, function) || template_match(templ, location) || template_match(templ, module)) {

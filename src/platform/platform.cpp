@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "platform/files.hpp"
 #include "platform/lock.hpp"
 
 extern char** environ;
@@ -344,13 +345,9 @@ std::size_t copy_own_memory(void* to, std::uintptr_t from, std::size_t bytes) {
 std::size_t max_map_count() {
   int saved = errno;
   std::size_t value = 0;
-  int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char text[32];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i) value = value * 10 + static_cast<std::size_t>(text[i] - '0');
-  }
+  char text[32];
+  long n = read_small_file("/proc/sys/vm/max_map_count", text, sizeof text);
+  for (long i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i) value = value * 10 + static_cast<std::size_t>(text[i] - '0');
   errno = saved;
   return value > 0 ? value : 65530;
 }

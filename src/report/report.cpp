@@ -1,15 +1,15 @@
 #include "report/report.hpp"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <atomic>
 
 #include "options/options.hpp"
+#include "platform/files.hpp"
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
+#include "platform/process.hpp"
 #include "platform/reentry.hpp"
 #include "report/frame_keys.hpp"
 #include "report/report_json.hpp"
@@ -62,7 +62,7 @@ const char* create_failure(int error) {
 int create_log_file(const char* path, const char* what) {
   platform::StackText<300> name;
   name.text(path).character('.').dec(static_cast<std::uint64_t>(platform::process_id())).character('\0');
-  int fd = open(name.data(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_NOCTTY | O_CLOEXEC, 0600);
+  int fd = platform::create_new_file(name.data());
   if (fd >= 0) return fd;
   int error = errno;
   platform::StackText<512> note;
@@ -106,7 +106,7 @@ JsonLogScope::JsonLogScope() {
   } else {
     platform::StackText<300> name;
     name.text(path).character('.').dec(static_cast<std::uint64_t>(pid)).character('\0');
-    fd_ = open(name.data(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    fd_ = platform::open_for_appending(name.data());
     if (fd_ < 0) return;
   }
   previous_ = platform::chosen_report_fd();
@@ -116,7 +116,7 @@ JsonLogScope::JsonLogScope() {
 JsonLogScope::~JsonLogScope() {
   if (fd_ < 0) return;
   platform::set_report_fd(previous_);
-  close(fd_);
+  platform::close_file(fd_);
 }
 
 namespace {
@@ -406,7 +406,7 @@ void run_death_callback() {
 
 void die() {
   run_death_callback();
-  _exit(static_cast<int>(options::current().exitcode));
+  platform::exit_now(static_cast<int>(options::current().exitcode));
 }
 
 void set_death_callback(void (*callback)()) { death_callback.store(callback); }

@@ -1,9 +1,10 @@
 #include "stacks/caller_frame.hpp"
 
-#include <dlfcn.h>
 #include <unwind.h>
 
 #include <cstring>
+
+#include "platform/loader.hpp"
 
 namespace dbgalloc::stacks {
 
@@ -40,9 +41,8 @@ _Unwind_Reason_Code visit(_Unwind_Context* context, void* argument) {
   std::uintptr_t pc = _Unwind_GetIPInfo(context, &before_instruction);
   if (pc == 0) return _URC_END_OF_STACK;
   if (!before_instruction) --pc;  // a return address: look inside the call
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(pc), &info) == 0 || info.dli_sname == nullptr ||
-      std::strcmp(info.dli_sname, search->function) != 0) {
+  platform::SymbolAt at;
+  if (!platform::symbol_at(pc, &at) || at.symbol == nullptr || std::strcmp(at.symbol, search->function) != 0) {
     return _URC_NO_REASON;
   }
   CallerState& out = *search->out;

@@ -2,11 +2,12 @@
 // eh_frame_hdr), DWARF 4 section 6.4 (call frame instructions).
 #include "stacks/eh_frame.hpp"
 
-#include <dlfcn.h>
 #include <link.h>
 
 #include <cstddef>
 #include <cstring>
+
+#include "platform/loader.hpp"
 
 namespace dbgalloc::stacks {
 
@@ -128,12 +129,11 @@ struct Module {
 };
 
 // DBGALLOC_STACKS_FORCE_DL_ITERATE_PHDR lets a test build the older-glibc path here.
-#if !defined(DBGALLOC_STACKS_FORCE_DL_ITERATE_PHDR) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#if !defined(DBGALLOC_STACKS_FORCE_DL_ITERATE_PHDR) && defined(DBGALLOC_HAVE_DL_FIND_OBJECT)
 Module find_module(std::uintptr_t address) {
-  dl_find_object object{};
-  if (_dl_find_object(reinterpret_cast<void*>(address), &object) != 0) return {};
-  return {static_cast<const std::uint8_t*>(object.dlfo_eh_frame), true};
+  const void* eh_frame_hdr = nullptr;
+  if (!platform::find_module_unwind_table(address, &eh_frame_hdr)) return {};
+  return {static_cast<const std::uint8_t*>(eh_frame_hdr), true};
 }
 #else
 struct PhdrSearch {
@@ -160,7 +160,7 @@ int phdr_callback(dl_phdr_info* info, std::size_t, void* data) {
 }
 Module find_module(std::uintptr_t address) {
   PhdrSearch search{address, {}};
-  dl_iterate_phdr(phdr_callback, &search);
+  platform::for_each_module(phdr_callback, &search);
   return search.module;
 }
 #endif

@@ -5,11 +5,11 @@
 #include "stacks/frame_info.hpp"
 
 #include <link.h>
-#include <sys/auxv.h>
 
 #include <cstring>
 #include <string_view>
 
+#include "platform/loader.hpp"
 #include "platform/reentry.hpp"
 #include "stacks/symbolizer.hpp"
 
@@ -32,7 +32,7 @@ std::string_view base_name(std::string_view path) {
 // lists with an empty name) by the base name of the path it was executed as.
 std::string_view module_name(const dl_phdr_info* info) {
   if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') return base_name(info->dlpi_name);
-  const char* exec = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  const char* exec = platform::executed_path();
   return exec != nullptr ? base_name(exec) : std::string_view("<main>");
 }
 
@@ -79,14 +79,14 @@ int find_name(dl_phdr_info* info, std::size_t, void* context) {
 bool module_of(std::uintptr_t pc, char* name, std::size_t name_size, std::uintptr_t* offset) {
   PcSearch search{pc, name, name_size, 0, false};
   if (name_size > 0) name[0] = '\0';
-  dl_iterate_phdr(find_pc, &search);
+  platform::for_each_module(find_pc, &search);
   if (search.found) *offset = pc - search.bias;
   return search.found;
 }
 
 bool module_base(const char* name, std::uintptr_t* base) {
   NameSearch search{name, 0, false};
-  dl_iterate_phdr(find_name, &search);
+  platform::for_each_module(find_name, &search);
   if (search.found) *base = search.bias;
   return search.found;
 }

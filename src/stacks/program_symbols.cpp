@@ -1,16 +1,13 @@
 #include "stacks/program_symbols.hpp"
 
-#include <dlfcn.h>
 #include <elf.h>
-#include <fcntl.h>
 #include <link.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
 
+#include "platform/files.hpp"
+#include "platform/loader.hpp"
 #include "platform/reentry.hpp"
 
 namespace dbgalloc::stacks {
@@ -20,17 +17,13 @@ namespace {
 // Looks `name` up among the defined functions of the ELF file at `path`; its offset
 // from the load bias, or 0. Every offset read from the file is bounds-checked.
 std::uintptr_t symtab_lookup(const char* path, const char* name) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(sizeof(ElfW(Ehdr)))) {
-    close(fd);
+  std::size_t size = 0;
+  const void* mapped = platform::map_file(path, &size);
+  if (mapped == nullptr) return 0;
+  if (size < sizeof(ElfW(Ehdr))) {
+    platform::unmap_file(mapped, size);
     return 0;
   }
-  auto size = static_cast<std::size_t>(st.st_size);
-  void* mapped = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (mapped == MAP_FAILED) return 0;
   const auto* base = static_cast<const unsigned char*>(mapped);
   auto inside = [&](std::uint64_t offset, std::uint64_t bytes) { return offset <= size && bytes <= size - offset; };
   std::uintptr_t found = 0;
@@ -57,7 +50,7 @@ std::uintptr_t symtab_lookup(const char* path, const char* name) {
       }
     }
   }
-  munmap(mapped, size);
+  platform::unmap_file(mapped, size);
   return found;
 }
 
@@ -86,10 +79,10 @@ void* find_program_function(const char* name) {
     // A failed dlsym allocates its error message (and dlerror's state): dbgalloc's own
     // doing, so not a block of the program's (no stack, never in a leak report).
     platform::InternalScope internal;
-    if (void* exported = dlsym(RTLD_DEFAULT, name)) return exported;
+    if (void* exported = platform::global_definition(name)) return exported;
   }
   Search search{name, nullptr, true};
-  dl_iterate_phdr(visit_module, &search);
+  platform::for_each_module(visit_module, &search);
   return search.found;
 }
 

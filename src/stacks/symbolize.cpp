@@ -7,11 +7,11 @@
 // __cxa_demangle's, inside platform::InternalScope. Return addresses are looked up at
 // pc - 1, the call instruction, so the line is the call's and not the next statement's.
 // An address in inlined code prints one frame per inline level, innermost first.
-#include <dlfcn.h>
-#include <unistd.h>
 
 #include <string_view>
 
+#include "platform/files.hpp"
+#include "platform/loader.hpp"
 #include "platform/reentry.hpp"
 #include "stacks/stacks.hpp"
 #include "stacks/symbolizer.hpp"
@@ -32,19 +32,18 @@ std::string_view base_name(std::string_view path) {
 }
 
 void print_module_offset(std::uintptr_t pc, platform::TextBuffer& out) {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(pc), &info) != 0 && info.dli_fname != nullptr) {
+  platform::SymbolAt at;
+  if (platform::symbol_at(pc, &at) && at.module_path != nullptr) {
     char exe[512];
-    std::string_view name = info.dli_fname;
+    std::string_view name = at.module_path;
     // The main program goes by the path it was started as (argv[0], maybe relative).
     if (name.empty() || name[0] != '/') {
-      ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
-      std::string_view self(exe, n > 0 ? static_cast<std::size_t>(n) : 0);
+      std::string_view self(exe, platform::executable_path(exe, sizeof exe));
       if (!self.empty() && (name.empty() || base_name(name) == base_name(self))) name = self;
       if (name.empty()) name = "<main>";
     }
     out.text("(").text(name).text("+");
-    out.hex(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)).text(")");
+    out.hex(pc - at.module_base).text(")");
   } else {
     out.text("(<unknown module>)");
   }

@@ -3,13 +3,13 @@
 
 #include <backtrace.h>
 #include <cxxabi.h>
-#include <dlfcn.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "platform/lock.hpp"
+#include "platform/loader.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 
@@ -99,9 +99,8 @@ void fill(const Levels& levels, std::size_t i, std::uintptr_t pc, Symbol* out) {
   out->line = level.line > 0 ? static_cast<std::size_t>(level.line) : 0;
   if (i + 1 == levels.count) {
     if (levels.symbol != nullptr) copy(out->function, sizeof out->function, levels.symbol);
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(pc), &info) != 0 && info.dli_sname != nullptr)
-      copy(out->function, sizeof out->function, info.dli_sname);
+    platform::SymbolAt at;
+    if (platform::symbol_at(pc, &at) && at.symbol != nullptr) copy(out->function, sizeof out->function, at.symbol);
   }
   demangle(out);
 }
