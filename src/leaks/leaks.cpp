@@ -371,49 +371,44 @@ void say(const char* text) {
   out.text(text).flush();
 }
 
-__attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low,
-                                                const stacks::CallerState* exit_caller) {
-  const options::Options& o = options::current();
-  if (!holds_reportable_block()) {
-    last_counts = LeakCounts{};
-    if (o.verbosity > 0) {
-      ScratchArray<Group> none;
-      report::ReportScope one_at_a_time;
-      if (o.report_json) {
-        render_json(none, last_counts);
-      } else {
-        render_text(none, last_counts, true);
-      }
-    }
-    return 0;
+// With no block to check: nothing to say, unless verbosity asks for the empty report.
+void report_no_blocks(const options::Options& o) {
+  last_counts = LeakCounts{};
+  if (o.verbosity == 0) return;
+  ScratchArray<Group> none;
+  report::ReportScope one_at_a_time;
+  if (o.report_json) {
+    render_json(none, last_counts);
+  } else {
+    render_text(none, last_counts, true);
   }
-  {
-    platform::StackText<512> error;
-    if (!suppressions::load(o.suppressions.c_str(), error)) {
-      report::output_fd();
-      error.flush();
-    }
+}
+
+// Loads the suppressions once (a bad file is said, the check goes on without it) and
+// clears what the previous check counted against them.
+void load_suppressions(const options::Options& o) {
+  platform::StackText<512> error;
+  if (!suppressions::load(o.suppressions.c_str(), error)) {
+    report::output_fd();
+    error.flush();
   }
   for (std::size_t i = 0; i < suppressions::count(); ++i) suppressions::at(i).hits = suppressions::at(i).bytes = 0;
+}
 
-  SafeReader reader;
-  ScratchArray<Block> blocks;
-  if (!reader.init() || !blocks.reserve(4096)) {
-    say("dbgalloc: leak check skipped: no memory for its tables\n");
-    return 0;
-  }
-  // The other threads are stopped while the blocks are listed and the roots read, so
-  // nothing moves a pointer from a root not yet read to one already read. No thread is
-  // stopped holding an allocator lock: they are held while the signals go out (a
-  // stopped thread may hold any other lock: nothing below takes one but the
-  // allocator's, the loader's lock is taken by plan_roots before). A thread may still
-  // stop between two locked steps of a malloc, or in its lock-free thread-cache path,
-  // holding a block that is already live by its header address: roots count that
-  // (leak_scan.hpp).
-  RootStats stats;
-  RootPlan plan;
-  plan_roots(plan, &stats);
-  platform::LockGuard regions_guard(region_lock);
+// Marks every block reachable from the roots, the other threads stopped meanwhile, then
+// classifies the unreached ones and matches them against the suppressions. False when
+// there is no memory for its tables (nothing marked). The caller holds region_lock.
+//
+// The other threads are stopped while the blocks are listed and the roots read, so
+// nothing moves a pointer from a root not yet read to one already read. No thread is
+// stopped holding an allocator lock: they are held while the signals go out (a
+// stopped thread may hold any other lock: nothing below takes one but the
+// allocator's, the loader's lock is taken by plan_roots before). A thread may still
+// stop between two locked steps of a malloc, or in its lock-free thread-cache path,
+// holding a block that is already live by its header address: roots count that
+// (leak_scan.hpp).
+bool mark_reachable(RootPlan& plan, std::uintptr_t stack_low, const stacks::CallerState* exit_caller,
+                    SafeReader& reader, ScratchArray<Block>& blocks, ScratchArray<int>& tids, RootStats* stats) {
   platform::ThreadStop stop;
   debug::lock_for_fork();
   bool stopped = stop.stop_others();
@@ -428,66 +423,98 @@ __attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t s
   debug::for_each_live_block(collect, &collected);
   Marker::sort(blocks.data(), blocks.size());
   Marker marker(blocks.data(), blocks.size(), reader);
-  ScratchArray<int> tids;
   if (collected.failed || !marker.init()) {
     resume();
-    say("dbgalloc: leak check skipped: no memory for its tables\n");
-    reader.release();
-    return 0;
+    return false;
   }
   marker.mark_ignored();
   if (exit_caller != nullptr) {
     for (std::size_t i = 0; i < exit_caller->register_count; ++i) marker.root_value(exit_caller->registers[i]);
   }
-  scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, &stats,
-                   EnoughSoFar{all_reportable_reached, &blocks});
+  scan_roots(marker, plan, stack_low, stop, regions, region_count, tids, stats,
+             EnoughSoFar{all_reportable_reached, &blocks});
   marker.propagate();
   resume();
   // When every block this process could report is reachable, what is unreached (a
   // forked child's inherited blocks) is never reported: neither classified (which reads
   // every such block) nor matched against suppressions (which symbolizes).
-  if (stats.maps_needed) {
+  if (stats->maps_needed) {
     marker.classify_lost();
     platform::InternalScope internal;
     suppress_with_children(marker, blocks);
   }
-  reader.release();
+  return true;
+}
 
+// verbosity=2: what the roots were.
+void print_root_stats(LeakCheck kind, const RootStats& stats) {
+  Out out;
+  out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
+      .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
+      .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
+      .text(" threads (").dec(stats.threads_stopped).text(" others stopped, ").dec(stats.threads_blocked)
+      .text(" others blocked, scanned from their stack pointer), ")
+      .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped, ").bytes(stats.unpopulated_bytes)
+      .text(" of untouched pages not read")
+      .text(stats.maps_needed ? "" : "; anonymous mappings not needed: every block reachable without them")
+      .text(stats.maps_read || !stats.maps_needed ? "" : "; /proc/self/maps unreadable").character('\n');
+}
+
+// Groups the marked blocks by allocation stack and reports them (text or JSON, and the
+// JSON log); the counts.
+LeakCounts report_groups(LeakCheck kind, ScratchArray<Block>& blocks, ScratchArray<int>& tids,
+                         const RootStats& stats, const options::Options& o) {
   LeakCounts counts;
   ScratchArray<Group> groups;
-  {
-    // Symbolization and suppression matching allocate: keep that out of tracking.
-    platform::InternalScope internal;
-    if (!group_blocks(blocks, tids, groups, counts)) {
-      say("dbgalloc: leak check incomplete: no memory for its tables\n");
-    }
-    blocks.release();
-    // Say nothing (and open no log_path file) when there is nothing to say.
-    bool suppressed = counts.suppressed.blocks > 0;
-    bool listed = (o.show_possible && counts.possible.blocks > 0) || (o.show_reachable && counts.reachable.blocks > 0);
-    if (counts.leaked_blocks() > 0 || o.verbosity > 0 || suppressed || listed) {
-      report::ReportScope one_at_a_time;
-      if (o.report_json) {
-        render_json(groups, counts);
-      } else {
-        render_text(groups, counts, o.verbosity > 0);
-      }
-      report::JsonLogScope json_log;
-      if (json_log.active() && counts.leaked_blocks() > 0) render_json(groups, counts);
-    }
-    if (o.verbosity > 1) {
-      Out out;
-      out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
-          .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
-          .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)
-          .text(" threads (").dec(stats.threads_stopped).text(" others stopped, ").dec(stats.threads_blocked)
-          .text(" others blocked, scanned from their stack pointer), ")
-          .dec(stats.quarantine_rings).text(" quarantine ring(s) skipped, ").bytes(stats.unpopulated_bytes)
-          .text(" of untouched pages not read")
-          .text(stats.maps_needed ? "" : "; anonymous mappings not needed: every block reachable without them")
-          .text(stats.maps_read || !stats.maps_needed ? "" : "; /proc/self/maps unreadable").character('\n');
-    }
+  // Symbolization and suppression matching allocate: keep that out of tracking.
+  platform::InternalScope internal;
+  if (!group_blocks(blocks, tids, groups, counts)) {
+    say("dbgalloc: leak check incomplete: no memory for its tables\n");
   }
+  blocks.release();
+  // Say nothing (and open no log_path file) when there is nothing to say.
+  bool suppressed = counts.suppressed.blocks > 0;
+  bool listed = (o.show_possible && counts.possible.blocks > 0) || (o.show_reachable && counts.reachable.blocks > 0);
+  if (counts.leaked_blocks() > 0 || o.verbosity > 0 || suppressed || listed) {
+    report::ReportScope one_at_a_time;
+    if (o.report_json) {
+      render_json(groups, counts);
+    } else {
+      render_text(groups, counts, o.verbosity > 0);
+    }
+    report::JsonLogScope json_log;
+    if (json_log.active() && counts.leaked_blocks() > 0) render_json(groups, counts);
+  }
+  if (o.verbosity > 1) print_root_stats(kind, stats);
+  return counts;
+}
+
+__attribute__((noinline)) std::size_t run_check(LeakCheck kind, std::uintptr_t stack_low,
+                                                const stacks::CallerState* exit_caller) {
+  const options::Options& o = options::current();
+  if (!holds_reportable_block()) {
+    report_no_blocks(o);
+    return 0;
+  }
+  load_suppressions(o);
+  SafeReader reader;
+  ScratchArray<Block> blocks;
+  if (!reader.init() || !blocks.reserve(4096)) {
+    say("dbgalloc: leak check skipped: no memory for its tables\n");
+    return 0;
+  }
+  RootStats stats;
+  RootPlan plan;
+  plan_roots(plan, &stats);
+  platform::LockGuard regions_guard(region_lock);
+  ScratchArray<int> tids;
+  if (!mark_reachable(plan, stack_low, exit_caller, reader, blocks, tids, &stats)) {
+    say("dbgalloc: leak check skipped: no memory for its tables\n");
+    reader.release();
+    return 0;
+  }
+  reader.release();
+  LeakCounts counts = report_groups(kind, blocks, tids, stats, o);
   last_counts = counts;
   return counts.leaked_blocks();
 }

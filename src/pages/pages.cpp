@@ -96,6 +96,41 @@ void PageAllocator::recycle_descriptor(Span* span) {
   free_descriptors_ = span;
 }
 
+namespace {
+// Maps guard_before + bytes + guard_after with base (the first byte after guard_before)
+// aligned to `alignment`, the slack trimmed off both ends; 0 when the kernel refuses.
+// A heap block mapped on its own and a guard block (or slab of them) are the
+// program's memory: accounted, as glibc's are, so a request the machine cannot back
+// fails at once instead of succeeding lazily.
+std::uintptr_t map_aligned(bool accounted, std::size_t guard_before, std::size_t bytes, std::size_t guard_after,
+                           std::size_t alignment) {
+  const std::size_t page = platform::page_size();
+  const std::size_t slack = alignment > page ? alignment - page : 0;
+  const std::size_t total = guard_before + bytes + guard_after + slack;
+  auto* raw = static_cast<char*>(accounted ? platform::map_accounted(total) : platform::map(total));
+  if (raw == nullptr) return 0;
+  auto begin = reinterpret_cast<std::uintptr_t>(raw);
+  std::uintptr_t base = round_up(begin + guard_before, alignment);
+  std::uintptr_t map_begin = base - guard_before;
+  std::uintptr_t map_end = base + bytes + guard_after;
+  if (map_begin > begin) platform::unmap(raw, map_begin - begin);
+  if (begin + total > map_end) platform::unmap(reinterpret_cast<void*>(map_end), begin + total - map_end);
+  return base;
+}
+}  // namespace
+
+bool PageAllocator::guard_and_map(Span* span) {
+  // Each guard splits the mapping; near vm.max_map_count this is what fails first. A
+  // guard stays a mapping of its own even when the usable range is PROT_NONE too (its
+  // flags differ), so protecting and reopening the usable range never splits or merges.
+  bool ok = true;
+  if (span->guard_before > 0) ok = make_guard(span->map_begin(), span->guard_before);
+  if (ok && span->guard_after > 0) ok = make_guard(span->base + span->size, span->guard_after);
+  if (ok) ok = map_.assign(span->map_begin(), span->map_size(), span);
+  if (!ok) map_.assign(span->map_begin(), span->map_size(), nullptr);
+  return ok;
+}
+
 Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std::size_t guard_before,
                               std::size_t guard_after, std::size_t alignment) {
   const std::size_t page = platform::page_size();
@@ -107,52 +142,28 @@ Span* PageAllocator::allocate(std::size_t bytes, SpanKind kind, void* owner, std
   bytes = round_up(bytes, page);
   guard_before = round_up(guard_before, page);
   guard_after = round_up(guard_after, page);
-  const std::size_t slack = alignment > page ? alignment - page : 0;
-  const std::size_t total = guard_before + bytes + guard_after + slack;
 
   platform::LockGuard guard(lock_);
   Span* span = new_descriptor();
-  if (span == nullptr) {
+  std::uintptr_t base = 0;
+  if (span != nullptr) {
+    bool programs = kind == SpanKind::direct || kind == SpanKind::guard_block;
+    base = map_aligned(programs, guard_before, bytes, guard_after, alignment);
+    if (base == 0) recycle_descriptor(span);
+  }
+  if (base == 0) {
     ++stats_.map_failures;
     errno = ENOMEM;
     return nullptr;
   }
-  // A heap block mapped on its own and a guard block (or slab of them) are the
-  // program's memory: accounted, as glibc's are, so a request the machine cannot back
-  // fails at once instead of succeeding lazily.
-  bool programs = kind == SpanKind::direct || kind == SpanKind::guard_block;
-  auto* raw = static_cast<char*>(programs ? platform::map_accounted(total) : platform::map(total));
-  if (raw == nullptr) {
-    ++stats_.map_failures;
-    recycle_descriptor(span);
-    errno = ENOMEM;
-    return nullptr;
-  }
-  // Trim the alignment slack so the span is exactly guard + bytes + guard.
-  auto begin = reinterpret_cast<std::uintptr_t>(raw);
-  std::uintptr_t base = round_up(begin + guard_before, alignment);
-  std::uintptr_t map_begin = base - guard_before;
-  std::uintptr_t map_end = base + bytes + guard_after;
-  if (map_begin > begin) platform::unmap(raw, map_begin - begin);
-  if (begin + total > map_end) platform::unmap(reinterpret_cast<void*>(map_end), begin + total - map_end);
-
   span->base = base;
   span->size = bytes;
   span->guard_before = guard_before;
   span->guard_after = guard_after;
   span->kind = kind;
   span->owner = owner;
-
-  // Each guard splits the mapping; near vm.max_map_count this is what fails first. A
-  // guard stays a mapping of its own even when the usable range is PROT_NONE too (its
-  // flags differ), so protecting and reopening the usable range never splits or merges.
-  bool ok = true;
-  if (guard_before > 0) ok = make_guard(map_begin, guard_before);
-  if (ok && guard_after > 0) ok = make_guard(base + bytes, guard_after);
-  if (ok) ok = map_.assign(map_begin, span->map_size(), span);
-  if (!ok) {
-    map_.assign(map_begin, span->map_size(), nullptr);
-    platform::unmap(reinterpret_cast<void*>(map_begin), span->map_size());
+  if (!guard_and_map(span)) {
+    platform::unmap(reinterpret_cast<void*>(span->map_begin()), span->map_size());
     ++stats_.map_failures;
     recycle_descriptor(span);
     errno = ENOMEM;

@@ -94,6 +94,9 @@ class PageAllocator {
  private:
   Span* new_descriptor();
   void recycle_descriptor(Span* span);
+  // Makes the span's guard pages and enters it in the page map; false (the map entries
+  // cleared, the memory still mapped) when either fails.
+  bool guard_and_map(Span* span);
 
   mutable platform::Lock lock_;
   PageMap map_;

@@ -217,6 +217,67 @@ void ThreadStop::release() {
   capacity_ = 0;
 }
 
+bool ThreadStop::known(int tid) const {
+  for (std::size_t i = 0; i < signalled_count_; ++i) if (signalled_[i] == tid || signalled_[i] == -tid) return true;
+  for (std::size_t i = 0; i < missed_count_; ++i) if (missed_[i] == tid) return true;
+  return false;
+}
+
+bool ThreadStop::answered(int tid) const {
+  std::size_t n = claimed.load();
+  if (n > capacity_) n = capacity_;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (__atomic_load_n(&slots_[i].ready, __ATOMIC_ACQUIRE) != 0 && slots_[i].tid == tid) return true;
+  }
+  return false;
+}
+
+std::size_t ThreadStop::ready_count() const {
+  std::size_t n = claimed.load(), ready = 0;
+  if (n > capacity_) n = capacity_;
+  for (std::size_t i = 0; i < n; ++i) ready += __atomic_load_n(&slots_[i].ready, __ATOMIC_ACQUIRE) != 0;
+  return ready;
+}
+
+bool ThreadStop::signal_new_threads(int self, int signal_number) {
+  bool fresh = false;
+  for_each_task([&](int tid) {
+    if (tid == self || known(tid)) return;
+    TaskStatus status = task_status(tid);
+    if (gone(status)) return;
+    if (!can_answer(status, signal_number) || signalled_count_ + missed_count_ >= capacity_) {
+      if (missed_count_ < capacity_) missed_[missed_count_++] = tid;
+      return;
+    }
+    if (syscall(SYS_tgkill, shared_pid, tid, signal_number) != 0) return;
+    signalled_[signalled_count_++] = tid;
+    fresh = true;
+  });
+  return fresh;
+}
+
+void ThreadStop::wait_for_answers(int signal_number, std::size_t* dropped) {
+  // Look at the silent ones now and then.
+  for (int wait = 0; ready_count() + *dropped < signalled_count_; ++wait) {
+    pause_briefly();
+    if (wait % 250 != 249) continue;  // every ~50 ms
+    bool give_up = wait >= 25000;     // ~5 s
+    for (std::size_t i = 0; i < signalled_count_; ++i) {
+      int tid = signalled_[i];
+      if (tid <= 0 || answered(tid)) continue;
+      TaskStatus status = task_status(tid);
+      if (gone(status)) {
+        signalled_[i] = -tid;  // stays known, never counted
+        ++*dropped;
+      } else if (give_up || !can_answer(status, signal_number)) {
+        signalled_[i] = -tid;
+        ++*dropped;
+        if (missed_count_ < capacity_) missed_[missed_count_++] = tid;
+      }
+    }
+  }
+}
+
 bool ThreadStop::stop_others() {
   const int self = thread_id();
   const int signal_number = choose_signal();
@@ -230,62 +291,11 @@ bool ThreadStop::stop_others() {
   claimed.store(0);
   stopping.store(1);
   active_ = true;
-
-  auto known = [&](int tid) {
-    for (std::size_t i = 0; i < signalled_count_; ++i) if (signalled_[i] == tid || signalled_[i] == -tid) return true;
-    for (std::size_t i = 0; i < missed_count_; ++i) if (missed_[i] == tid) return true;
-    return false;
-  };
-  auto answered = [&](int tid) {
-    std::size_t n = claimed.load();
-    if (n > capacity_) n = capacity_;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (__atomic_load_n(&slots_[i].ready, __ATOMIC_ACQUIRE) != 0 && slots_[i].tid == tid) return true;
-    }
-    return false;
-  };
-  auto ready_count = [&] {
-    std::size_t n = claimed.load(), ready = 0;
-    if (n > capacity_) n = capacity_;
-    for (std::size_t i = 0; i < n; ++i) ready += __atomic_load_n(&slots_[i].ready, __ATOMIC_ACQUIRE) != 0;
-    return ready;
-  };
   // New threads may appear until their creators are stopped: list again until none do.
   std::size_t dropped = 0;  // signalled threads that exited before answering
   for (int round = 0; round < 100; ++round) {
-    bool fresh = false;
-    for_each_task([&](int tid) {
-      if (tid == self || known(tid)) return;
-      TaskStatus status = task_status(tid);
-      if (gone(status)) return;
-      if (!can_answer(status, signal_number) || signalled_count_ + missed_count_ >= capacity_) {
-        if (missed_count_ < capacity_) missed_[missed_count_++] = tid;
-        return;
-      }
-      if (syscall(SYS_tgkill, shared_pid, tid, signal_number) != 0) return;
-      signalled_[signalled_count_++] = tid;
-      fresh = true;
-    });
-    if (!fresh) break;
-    // Wait for every signalled thread; look at the silent ones now and then.
-    for (int wait = 0; ready_count() + dropped < signalled_count_; ++wait) {
-      pause_briefly();
-      if (wait % 250 != 249) continue;  // every ~50 ms
-      bool give_up = wait >= 25000;     // ~5 s
-      for (std::size_t i = 0; i < signalled_count_; ++i) {
-        int tid = signalled_[i];
-        if (tid <= 0 || answered(tid)) continue;
-        TaskStatus status = task_status(tid);
-        if (gone(status)) {
-          signalled_[i] = -tid;  // stays known, never counted
-          ++dropped;
-        } else if (give_up || !can_answer(status, signal_number)) {
-          signalled_[i] = -tid;
-          ++dropped;
-          if (missed_count_ < capacity_) missed_[missed_count_++] = tid;
-        }
-      }
-    }
+    if (!signal_new_threads(self, signal_number)) break;
+    wait_for_answers(signal_number, &dropped);
   }
   std::size_t n = claimed.load();
   stopped_ = n > capacity_ ? capacity_ : n;

@@ -53,6 +53,17 @@ class ThreadStop {
  private:
   bool reserve(std::size_t threads);
   void release();
+  // Whether tid was signalled or missed already.
+  bool known(int tid) const;
+  // Whether tid's handler has saved its registers.
+  bool answered(int tid) const;
+  std::size_t ready_count() const;
+  // Signals every thread of /proc/self/task not known yet that can answer (lists the
+  // others as missed); whether any was.
+  bool signal_new_threads(int self, int signal_number);
+  // Waits until every signalled thread answered, exited (counted in *dropped) or, silent
+  // for ~5 s or unable to answer now, is missed.
+  void wait_for_answers(int signal_number, std::size_t* dropped);
 
   void* memory_ = nullptr;
   std::size_t memory_bytes_ = 0;

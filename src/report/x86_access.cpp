@@ -223,24 +223,19 @@ bool map_0f3a(const Insn& i, DecodedAccess* out) {
 
 Pp pp_from_bits(std::uint8_t bits) { return static_cast<Pp>(bits & 3); }
 
-}  // namespace
-
-bool decode_x86_access(const std::uint8_t* code, std::size_t available, DecodedAccess* out) {
-  Cursor c(code, available);
-  Insn i;
+// Legacy prefixes, then an optional REX; *b is the byte after them.
+bool read_prefixes(Cursor& c, Insn& i, std::uint8_t* b) {
   bool f2 = false, f3 = false;
-  std::uint8_t b = 0;
-  // Legacy prefixes, then an optional REX.
   for (;;) {
-    if (!c.next(&b)) return false;
-    if (b == 0x66) {
+    if (!c.next(b)) return false;
+    if (*b == 0x66) {
       i.opsize = true;
-    } else if (b == 0xf2) {
+    } else if (*b == 0xf2) {
       f2 = true, f3 = false;
-    } else if (b == 0xf3) {
+    } else if (*b == 0xf3) {
       f3 = true, f2 = false;
-    } else if (b == 0x67 || b == 0xf0 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 ||
-               b == 0x65) {
+    } else if (*b == 0x67 || *b == 0xf0 || *b == 0x2e || *b == 0x36 || *b == 0x3e || *b == 0x26 || *b == 0x64 ||
+               *b == 0x65) {
       // address size, lock, segments: no effect on the operand size
     } else {
       break;
@@ -248,65 +243,75 @@ bool decode_x86_access(const std::uint8_t* code, std::size_t available, DecodedA
   }
   i.rep = f2 || f3;
   i.pp = f2 ? Pp::pf2 : f3 ? Pp::pf3 : i.opsize ? Pp::p66 : Pp::none;
-  if ((b & 0xf0) == 0x40) {
-    i.rex_w = (b & 8) != 0;
-    if (!c.next(&b)) return false;
+  if ((*b & 0xf0) == 0x40) {
+    i.rex_w = (*b & 8) != 0;
+    if (!c.next(b)) return false;
   }
-  if (b == 0xc5 || b == 0xc4 || b == 0x62) {
-    std::uint8_t p0 = 0, p1 = 0, p2 = 0;
-    if (!c.next(&p0)) return false;
-    if (b == 0xc5) {
-      i.map = Map::x0f;
-      i.pp = pp_from_bits(p0);
-      i.vlen = (p0 & 4) != 0 ? 32 : 16;
+  return true;
+}
+
+bool decode_in_map(const Insn& i, DecodedAccess* out) {
+  switch (i.map) {
+    case Map::x0f: return map_0f(i, out);
+    case Map::x0f38: return map_0f38(i, out);
+    case Map::x0f3a: return map_0f3a(i, out);
+    default: return false;
+  }
+}
+
+// VEX (first byte 0xC5 or 0xC4) and EVEX (0x62) instructions.
+bool decode_vex(Cursor& c, Insn& i, std::uint8_t first, DecodedAccess* out) {
+  std::uint8_t p0 = 0, p1 = 0, p2 = 0;
+  if (!c.next(&p0)) return false;
+  if (first == 0xc5) {
+    i.map = Map::x0f;
+    i.pp = pp_from_bits(p0);
+    i.vlen = (p0 & 4) != 0 ? 32 : 16;
+    i.vector = 1;
+  } else {
+    if (!c.next(&p1)) return false;
+    std::uint8_t map = first == 0x62 ? (p0 & 7) : (p0 & 31);
+    if (map < 1 || map > 3) return false;
+    i.map = static_cast<Map>(map);
+    i.rex_w = (p1 & 0x80) != 0;
+    i.pp = pp_from_bits(p1);
+    if (first == 0xc4) {
+      i.vlen = (p1 & 4) != 0 ? 32 : 16;
       i.vector = 1;
     } else {
-      if (!c.next(&p1)) return false;
-      std::uint8_t map = b == 0x62 ? (p0 & 7) : (p0 & 31);
-      if (map < 1 || map > 3) return false;
-      i.map = static_cast<Map>(map);
-      i.rex_w = (p1 & 0x80) != 0;
-      i.pp = pp_from_bits(p1);
-      if (b == 0xc4) {
-        i.vlen = (p1 & 4) != 0 ? 32 : 16;
-        i.vector = 1;
-      } else {
-        if (!c.next(&p2)) return false;
-        unsigned ll = (p2 >> 5) & 3;
-        if (ll == 3) return false;
-        i.vlen = std::size_t{16} << ll;
-        i.broadcast = (p2 & 0x10) != 0;
-        i.vector = 2;
-      }
-    }
-    i.opsize = false;
-    if (!c.next(&i.op) || !c.next(&i.modrm)) return false;
-    if ((i.modrm >> 6) == 3) return false;  // register operands only
-    switch (i.map) {
-      case Map::x0f: return map_0f(i, out);
-      case Map::x0f38: return map_0f38(i, out);
-      case Map::x0f3a: return map_0f3a(i, out);
-      default: return false;
+      if (!c.next(&p2)) return false;
+      unsigned ll = (p2 >> 5) & 3;
+      if (ll == 3) return false;
+      i.vlen = std::size_t{16} << ll;
+      i.broadcast = (p2 & 0x10) != 0;
+      i.vector = 2;
     }
   }
-  if (b == 0x0f) {
+  i.opsize = false;
+  if (!c.next(&i.op) || !c.next(&i.modrm)) return false;
+  if ((i.modrm >> 6) == 3) return false;  // register operands only
+  return decode_in_map(i, out);
+}
+
+// Legacy two- and three-byte opcodes (0F, 0F 38, 0F 3A), after the 0F.
+bool decode_escaped(Cursor& c, Insn& i, DecodedAccess* out) {
+  std::uint8_t b = 0;
+  if (!c.next(&b)) return false;
+  if (b == 0x38 || b == 0x3a) {
+    i.map = b == 0x38 ? Map::x0f38 : Map::x0f3a;
     if (!c.next(&b)) return false;
-    if (b == 0x38 || b == 0x3a) {
-      i.map = b == 0x38 ? Map::x0f38 : Map::x0f3a;
-      if (!c.next(&b)) return false;
-    } else {
-      i.map = Map::x0f;
-    }
-    i.op = b;
-    if (!c.next(&i.modrm) || (i.modrm >> 6) == 3) return false;
-    switch (i.map) {
-      case Map::x0f: return map_0f(i, out);
-      case Map::x0f38: return map_0f38(i, out);
-      default: return map_0f3a(i, out);
-    }
+  } else {
+    i.map = Map::x0f;
   }
   i.op = b;
-  // Forms without ModRM: the stack, absolute moves and the string instructions.
+  if (!c.next(&i.modrm) || (i.modrm >> 6) == 3) return false;
+  return decode_in_map(i, out);
+}
+
+// One-byte forms without ModRM: the stack, absolute moves and the string instructions.
+// False when i.op is none of them.
+bool without_modrm(const Insn& i, DecodedAccess* out) {
+  const std::uint8_t b = i.op;
   if (b >= 0x50 && b <= 0x57) return done(out, stack_size(i), MA::write);  // push r
   if (b >= 0x58 && b <= 0x5f) return done(out, stack_size(i), MA::read);   // pop r
   switch (b) {
@@ -324,8 +329,21 @@ bool decode_x86_access(const std::uint8_t* code, std::size_t available, DecodedA
       out->repeated = i.rep;
       return done(out, (b & 1) != 0 ? int_size(i) : 1, kAccess[b - 0xa4]);
     }
-    default: break;
+    default: return false;
   }
+}
+
+}  // namespace
+
+bool decode_x86_access(const std::uint8_t* code, std::size_t available, DecodedAccess* out) {
+  Cursor c(code, available);
+  Insn i;
+  std::uint8_t b = 0;
+  if (!read_prefixes(c, i, &b)) return false;
+  if (b == 0xc5 || b == 0xc4 || b == 0x62) return decode_vex(c, i, b, out);
+  if (b == 0x0f) return decode_escaped(c, i, out);
+  i.op = b;
+  if (without_modrm(i, out)) return true;
   if (!c.next(&i.modrm) || (i.modrm >> 6) == 3) return false;
   return one_byte_modrm(i, out);
 }
