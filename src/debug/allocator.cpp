@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "debug/block.hpp"
+#include "debug/block_facts.hpp"
 #include "debug/fault_handler.hpp"
 #include "debug/guard_blocks.hpp"
 #include "debug/guard_sites.hpp"
@@ -153,7 +154,7 @@ void set_up_block(void* payload, std::size_t usable, void* context) {
 __attribute__((noinline)) void report_noted_heap_fault(const char* operation, std::uintptr_t caller) {
   heap::Fault fault;
   if (!heap::take_fault(&fault)) return;
-  report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+  report::heap_metadata_corruption(nullptr, fault.address, fault.problem, operation, record_stack(caller));
 }
 // After every heap call: one thread-local load when nothing was noted.
 inline void report_heap_fault(const char* operation, std::uintptr_t caller) {
@@ -170,8 +171,8 @@ void report_refused(const BlockHeader* header, std::uintptr_t user, void* payloa
     fault.address = near.ok ? reinterpret_cast<std::uintptr_t>(payload) - heap::Heap::kHeaderSize : near.address;
     fault.problem = near.ok ? "the heap does not hold this block as live: its chunk header was overwritten" : near.problem;
   }
-  BlockHeader copy = *header;
-  report::heap_metadata_corruption(&copy, user, fault.address, fault.problem, operation, record_stack(caller));
+  report::BlockFacts facts = facts_of(*header, user);
+  report::heap_metadata_corruption(&facts, fault.address, fault.problem, operation, record_stack(caller));
 }
 
 void* allocate_canary_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
@@ -283,13 +284,13 @@ void release_block(const Located& block, const char* operation = "quarantine evi
 void refused_without_header(void* p, const char* operation, std::uintptr_t caller) {
   heap::Fault fault;
   if (heap::take_fault(&fault)) {
-    report::heap_metadata_corruption(nullptr, 0, fault.address, fault.problem, operation, record_stack(caller));
+    report::heap_metadata_corruption(nullptr, fault.address, fault.problem, operation, record_stack(caller));
     return;
   }
   auto address = reinterpret_cast<std::uintptr_t>(p);
   heap::CheckResult near = heap::arenas().check_around(p);
   if (!near.ok && near.address == address - heap::Heap::kHeaderSize) {
-    report::heap_metadata_corruption(nullptr, 0, near.address, near.problem, operation, record_stack(caller));
+    report::heap_metadata_corruption(nullptr, near.address, near.problem, operation, record_stack(caller));
     return;
   }
   report::bad_free(address, operation, record_stack(caller), "not a live block of dbgalloc's heap");
@@ -310,7 +311,7 @@ bool report_bad_pointer(Lookup lookup, const Located& block, std::uintptr_t p, c
                        "the address is in dbgalloc's heap but is not a live block (freed long ago, or never a block start)");
       return false;
     case Lookup::interior:
-      report::interior_free(*block.header, block.user, p, operation, record_stack(caller));
+      report::interior_free(facts_of(*block.header, block.user), p, operation, record_stack(caller));
       return false;
     case Lookup::corrupted:
       report::header_corruption(p, operation, record_stack(caller));
@@ -324,17 +325,18 @@ bool verify_for_release(const Located& block, Kind kind, std::size_t sized, bool
                         std::uintptr_t caller) {
   BlockHeader* h = block.header;
   if (h->state() == State::quarantined || h->state() == State::freed) {
-    report::double_free(*h, block.user, operation, record_stack(caller));
+    report::double_free(facts_of(*h, block.user), operation, record_stack(caller));
     return false;
   }
   bool aligned_block = h->has(BlockHeader::kAlignedNewFlag);
   if (h->kind() != kind || (kind != Kind::malloc && aligned_block != aligned)) {
-    report::alloc_dealloc_mismatch(*h, block.user, kind, aligned, operation, record_stack(caller));
+    report::alloc_dealloc_mismatch(facts_of(*h, block.user), family_of(kind), aligned, operation, record_stack(caller));
   }
-  if (sized != 0 && sized != h->size()) report::new_delete_type_mismatch(*h, block.user, sized, record_stack(caller));
+  if (sized != 0 && sized != h->size())
+    report::new_delete_type_mismatch(facts_of(*h, block.user), sized, record_stack(caller));
   std::uintptr_t bad = damaged_canary(block);
   if (bad != 0) {
-    report::heap_buffer_overflow(*h, block.user, bad, operation, record_stack(caller));
+    report::heap_buffer_overflow(facts_of(*h, block.user), bad, operation, record_stack(caller));
     repair_canaries(block);  // reported once, not again when it leaves the quarantine
   }
   return true;

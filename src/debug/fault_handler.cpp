@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include "debug/block_facts.hpp"
 #include "debug/guard_blocks.hpp"
 #include "debug/locate.hpp"
 #include "options/options.hpp"
@@ -162,8 +163,7 @@ void report_guard_fault(const ucontext_t* context, std::uintptr_t address, const
   Finding f = fault_finding(context, address, frames);
   describe_access(context, &f);
   f.has_block = true;
-  f.block_user = record->user;
-  f.header = record->header;
+  f.block = facts_of(record->header, record->user);
   if (record->header.state() != State::live) {
     f.error = ErrorClass::heap_use_after_free;
   } else if (address < record->user) {
@@ -207,8 +207,7 @@ void report_deadly_signal(int sig, const siginfo_t* info, const ucontext_t* cont
     if (address >= page && f.error != ErrorClass::stack_overflow &&
         block_near(address, kNearBlockReach, &block) && block.header != nullptr) {
       f.has_block = true;
-      f.block_user = block.user;
-      f.header = *block.header;
+      f.block = facts_of(*block.header, block.user);
     } else if (const pages::Span* span = pages::page_allocator().span_of(address);
                span != nullptr && span->kind == pages::SpanKind::heap_segment && address >= span->base + span->size) {
       f.hint = "the address is the guard page after a heap segment: a write or read ran off the end of the heap's "

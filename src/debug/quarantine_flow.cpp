@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "debug/block.hpp"
+#include "debug/block_facts.hpp"
 #include "debug/internal.hpp"
 #include "debug/quarantine.hpp"
 #include "debug/thread_quarantine.hpp"
@@ -43,9 +44,10 @@ void leave_quarantine(std::uintptr_t user) {
   if (block.guard == nullptr) {
     std::uintptr_t filled_end = user + internal::free_fill_size(block.header->size());
     std::uintptr_t changed = first_not_filled(user, filled_end, internal::free_fill());
-    if (changed != 0) report::heap_use_after_free_write(*block.header, user, changed, "quarantine eviction");
+    if (changed != 0) report::heap_use_after_free_write(facts_of(*block.header, user), changed, "quarantine eviction");
     std::uintptr_t bad = internal::first_damaged_canary(block);
-    if (bad != 0) report::heap_buffer_overflow(*block.header, user, bad, "quarantine eviction", block.header->free_stack);
+    if (bad != 0)
+      report::heap_buffer_overflow(facts_of(*block.header, user), bad, "quarantine eviction", block.header->free_stack);
   }
   internal::release(block);
 }

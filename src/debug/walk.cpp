@@ -6,6 +6,7 @@
 
 #include "debug/allocator.hpp"
 #include "debug/block.hpp"
+#include "debug/block_facts.hpp"
 #include "debug/internal.hpp"
 #include "debug/locate.hpp"
 #include "heap/arenas.hpp"
@@ -101,10 +102,10 @@ std::size_t check_all(const char* operation, std::uintptr_t caller) {
         break;
       }
       case Problem::canary:
-        report::heap_buffer_overflow(problem.header, problem.user, problem.bad, operation, here);
+        report::heap_buffer_overflow(facts_of(problem.header, problem.user), problem.bad, operation, here);
         break;
       case Problem::fill:
-        report::heap_use_after_free_write(problem.header, problem.user, problem.bad, operation);
+        report::heap_use_after_free_write(facts_of(problem.header, problem.user), problem.bad, operation);
         break;
     }
     repair(problem);

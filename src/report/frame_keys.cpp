@@ -57,8 +57,7 @@ void walk_frames(const std::uintptr_t* frames, std::size_t n, bool exact_first, 
 
 std::size_t block_frames(const Finding& f, std::uintptr_t* frames) {
   if (!f.has_block) return 0;
-  bool freed = f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed;
-  return stacks::lookup(freed ? f.header.free_stack : f.header.alloc_stack, frames, stacks::kMaxFrames);
+  return stacks::lookup(f.block.freed() ? f.block.free_stack : f.block.alloc_stack, frames, stacks::kMaxFrames);
 }
 
 }  // namespace

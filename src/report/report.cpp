@@ -23,22 +23,20 @@ std::atomic<void (*)()> death_callback{nullptr};
 std::atomic<bool> log_looked_at{false};  // log_path opened (or refused) once per process
 std::atomic<FindingCallback> finding_callback{nullptr};
 
-using debug::Kind;
-
-const char* kind_name(Kind kind, bool aligned) {
-  switch (kind) {
-    case Kind::malloc: return "malloc";
-    case Kind::new_scalar: return aligned ? "operator new(align_val_t)" : "operator new";
-    case Kind::new_array: return aligned ? "operator new[](align_val_t)" : "operator new[]";
+const char* alloc_name(Family family, bool aligned) {
+  switch (family) {
+    case Family::malloc: return "malloc";
+    case Family::new_scalar: return aligned ? "operator new(align_val_t)" : "operator new";
+    case Family::new_array: return aligned ? "operator new[](align_val_t)" : "operator new[]";
   }
   return "?";
 }
 
-const char* dealloc_name(Kind kind, bool aligned) {
-  switch (kind) {
-    case Kind::malloc: return "free";
-    case Kind::new_scalar: return aligned ? "operator delete(align_val_t)" : "operator delete";
-    case Kind::new_array: return aligned ? "operator delete[](align_val_t)" : "operator delete []";
+const char* dealloc_name(Family family, bool aligned) {
+  switch (family) {
+    case Family::malloc: return "free";
+    case Family::new_scalar: return aligned ? "operator delete(align_val_t)" : "operator delete";
+    case Family::new_array: return aligned ? "operator delete[](align_val_t)" : "operator delete []";
   }
   return "?";
 }
@@ -158,8 +156,8 @@ void append_summary_frame(const stacks::FrameInfo& frame, void* context) {
 void append_top_frame(Out& out, const Finding& f) { key_frames(f, 1, append_summary_frame, &out); }
 
 void describe_location(Out& out, const Finding& f) {
-  std::uintptr_t begin = f.block_user;
-  std::uintptr_t end = begin + f.header.size();
+  std::uintptr_t begin = f.block.user;
+  std::uintptr_t end = begin + f.block.size;
   out.hex(f.address).text(" is located ");
   if (f.address >= end) {
     out.dec(f.address - end).text(" bytes to the right of ");
@@ -168,7 +166,7 @@ void describe_location(Out& out, const Finding& f) {
   } else {
     out.dec(f.address - begin).text(" bytes inside of ");
   }
-  out.dec(f.header.size()).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
+  out.dec(f.block.size).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
 }
 
 void print_block_and_tail(Out& out, const Finding& f);
@@ -189,11 +187,11 @@ void render_text(const Finding& f) {
   out.character('\n');
   switch (f.error) {
     case ErrorClass::alloc_dealloc_mismatch:
-      out.text("  (").text(kind_name(f.header.kind(), f.header.has(debug::BlockHeader::kAlignedNewFlag)))
-          .text(" vs ").text(dealloc_name(f.dealloc_kind, f.dealloc_aligned)).text(")\n");
+      out.text("  (").text(alloc_name(f.block.family, f.block.aligned_new))
+          .text(" vs ").text(dealloc_name(f.dealloc_family, f.dealloc_aligned)).text(")\n");
       break;
     case ErrorClass::new_delete_type_mismatch:
-      out.text("  object passed to delete has wrong type: size of the allocated type: ").dec(f.header.size())
+      out.text("  object passed to delete has wrong type: size of the allocated type: ").dec(f.block.size)
           .text(" bytes; size of the deallocated type: ").dec(f.sized_delete).text(" bytes.\n");
       break;
     default:
@@ -242,8 +240,8 @@ void render_deadly_signal(const Finding& f) {
 // guard_side=random: which side this block got, so the reader knows what this run
 // could and could not have caught around it.
 void describe_random_side(Out& out, const Finding& f) {
-  if (!options::current().guard_random || !f.header.has(debug::BlockHeader::kGuardFlag)) return;
-  if ((f.header.marks() & debug::BlockHeader::kMarkLeftGuard) != 0) {
+  if (!options::current().guard_random || !f.block.guard) return;
+  if (f.block.left_guard) {
     out.text("guard_side=random put this block's guard page on its left: accesses before its start fault\n");
   } else {
     out.text("guard_side=random put this block's guard page on its right: accesses past its end fault\n");
@@ -261,14 +259,14 @@ void print_block_and_tail(Out& out, const Finding& f) {
   if (f.has_block) {
     describe_location(out, f);
     describe_random_side(out, f);
-    out.text("allocated by thread T").dec(f.header.alloc_thread).text(" here:\n");
-    print_stack(out, f.header.alloc_stack);
+    out.text("allocated by thread T").dec(f.block.alloc_thread).text(" here:\n");
+    print_stack(out, f.block.alloc_stack);
     // Machine-findable for dbgalloc-run --pinpoint (guard_sites=...).
     platform::StackText<300> site;
     if (is_deferred(f) && allocation_site(f, site)) out.text("allocation site: ").text(site.view()).character('\n');
-    if (f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed) {
-      out.text("freed by thread T").dec(f.header.free_thread).text(" here:\n");
-      print_stack(out, f.header.free_stack);
+    if (f.block.freed()) {
+      out.text("freed by thread T").dec(f.block.free_thread).text(" here:\n");
+      print_stack(out, f.block.free_stack);
     }
   }
   visit_thread_origins(f, print_origin, &out);
@@ -293,9 +291,8 @@ void visit_thread_origins(const Finding& f, OriginVisitor visit, void* context) 
   };
   name(platform::thread_id());
   if (f.has_block) {
-    name(static_cast<int>(f.header.alloc_thread));
-    if (f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed)
-      name(static_cast<int>(f.header.free_thread));
+    name(static_cast<int>(f.block.alloc_thread));
+    if (f.block.freed()) name(static_cast<int>(f.block.free_thread));
   }
   for (std::size_t i = 0; i < count; ++i) {
     stacks::ThreadOrigin origin{};
@@ -414,16 +411,15 @@ void set_death_callback(void (*callback)()) { death_callback.store(callback); }
 std::uint64_t error_count() { return errors.load(std::memory_order_relaxed); }
 
 namespace {
-Finding block_finding(ErrorClass error, const debug::BlockHeader& header, std::uintptr_t user,
-                      std::uintptr_t address, const char* operation, stacks::StackId current) {
+Finding block_finding(ErrorClass error, const BlockFacts& block, std::uintptr_t address, const char* operation,
+                      stacks::StackId current) {
   Finding f;
   f.error = error;
   f.address = address;
   f.operation = operation;
   f.current_stack = current;
   f.has_block = true;
-  f.block_user = user;
-  f.header = header;
+  f.block = block;
   return f;
 }
 }  // namespace
@@ -437,24 +433,22 @@ void bad_request(ErrorClass error, const char* what, const char* operation, stac
   emit(f);
 }
 
-void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
-                          const char* operation, stacks::StackId current) {
-  ErrorClass error = bad < user ? ErrorClass::heap_buffer_underflow : ErrorClass::heap_buffer_overflow;
-  Finding f = block_finding(error, header, user, bad, operation, current);
-  f.note = bad < user ? "the canary before the block was overwritten" : "the canary after the block was overwritten";
+void heap_buffer_overflow(const BlockFacts& block, std::uintptr_t bad, const char* operation,
+                          stacks::StackId current) {
+  ErrorClass error = bad < block.user ? ErrorClass::heap_buffer_underflow : ErrorClass::heap_buffer_overflow;
+  Finding f = block_finding(error, block, bad, operation, current);
+  f.note = bad < block.user ? "the canary before the block was overwritten" : "the canary after the block was overwritten";
   emit(f);
 }
 
-void heap_use_after_free_write(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
-                               const char* operation) {
-  Finding f = block_finding(ErrorClass::heap_use_after_free, header, user, bad, operation, stacks::kNoStack);
+void heap_use_after_free_write(const BlockFacts& block, std::uintptr_t bad, const char* operation) {
+  Finding f = block_finding(ErrorClass::heap_use_after_free, block, bad, operation, stacks::kNoStack);
   f.note = "WRITE after free: the freed block's fill pattern was changed after the free below";
   emit(f);
 }
 
-void double_free(const debug::BlockHeader& header, std::uintptr_t user, const char* operation,
-                 stacks::StackId current) {
-  emit(block_finding(ErrorClass::double_free, header, user, user, operation, current));
+void double_free(const BlockFacts& block, const char* operation, stacks::StackId current) {
+  emit(block_finding(ErrorClass::double_free, block, block.user, operation, current));
 }
 
 void bad_free(std::uintptr_t address, const char* operation, stacks::StackId current, const char* why) {
@@ -467,24 +461,22 @@ void bad_free(std::uintptr_t address, const char* operation, stacks::StackId cur
   emit(f);
 }
 
-void interior_free(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t address,
-                   const char* operation, stacks::StackId current) {
-  Finding f = block_finding(ErrorClass::bad_free, header, user, address, operation, current);
+void interior_free(const BlockFacts& block, std::uintptr_t address, const char* operation, stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::bad_free, block, address, operation, current);
   f.note = "the pointer points inside a live block, not at its start";
   emit(f);
 }
 
-void alloc_dealloc_mismatch(const debug::BlockHeader& header, std::uintptr_t user, debug::Kind dealloc,
-                            bool aligned, const char* operation, stacks::StackId current) {
-  Finding f = block_finding(ErrorClass::alloc_dealloc_mismatch, header, user, user, operation, current);
-  f.dealloc_kind = dealloc;
+void alloc_dealloc_mismatch(const BlockFacts& block, Family dealloc, bool aligned, const char* operation,
+                            stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::alloc_dealloc_mismatch, block, block.user, operation, current);
+  f.dealloc_family = dealloc;
   f.dealloc_aligned = aligned;
   emit(f);
 }
 
-void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t user, std::size_t sized,
-                              stacks::StackId current) {
-  Finding f = block_finding(ErrorClass::new_delete_type_mismatch, header, user, user, "delete", current);
+void new_delete_type_mismatch(const BlockFacts& block, std::size_t sized, stacks::StackId current) {
+  Finding f = block_finding(ErrorClass::new_delete_type_mismatch, block, block.user, "delete", current);
   f.sized_delete = sized;
   emit(f);
 }
@@ -499,10 +491,10 @@ void header_corruption(std::uintptr_t user, const char* operation, stacks::Stack
   emit(f);
 }
 
-void heap_metadata_corruption(const debug::BlockHeader* header, std::uintptr_t user, std::uintptr_t chunk,
-                              const char* problem, const char* operation, stacks::StackId current) {
+void heap_metadata_corruption(const BlockFacts* block, std::uintptr_t chunk, const char* problem,
+                              const char* operation, stacks::StackId current) {
   Finding f;
-  if (header != nullptr) f = block_finding(ErrorClass::header_corruption, *header, user, chunk, operation, current);
+  if (block != nullptr) f = block_finding(ErrorClass::header_corruption, *block, chunk, operation, current);
   f.error = ErrorClass::header_corruption;
   f.address = chunk;
   f.operation = operation;

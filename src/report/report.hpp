@@ -11,14 +11,14 @@
 //
 // Describing what went wrong (a Finding) is kept apart from printing it. Everything
 // formats into fixed buffers and goes out through write(2); symbolization runs inside
-// an InternalScope so its allocations stay out of tracking.
+// an InternalScope so its allocations stay out of tracking. A block is described by
+// plain values (BlockFacts), as scudo's report.h takes them: this layer sits below
+// debug and knows none of its types, so any layer above may report.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "debug/allocator.hpp"
-#include "debug/block.hpp"
 #include "stacks/stacks.hpp"
 #include "stacks/thread_origins.hpp"
 
@@ -65,6 +65,27 @@ const char* class_name(ErrorClass error);
 const char* tool_name();
 const char* leak_tool_name();
 
+// Which family allocated a block (or is freeing one), so a mismatch names both.
+enum class Family : std::uint8_t { malloc, new_scalar, new_array };
+enum class BlockState : std::uint8_t { unknown, live, quarantined, freed };
+
+// A heap block as a report describes it, read by the debug layer from the block's
+// verified header.
+struct BlockFacts {
+  std::uintptr_t user = 0;           // its first byte
+  std::size_t size = 0;              // the size asked for
+  Family family = Family::malloc;
+  bool aligned_new = false;          // operator new(align_val_t)
+  BlockState state = BlockState::unknown;
+  bool guard = false;                // a guard block
+  bool left_guard = false;           // whose guard page is before it
+  stacks::StackId alloc_stack = stacks::kNoStack;
+  stacks::StackId free_stack = stacks::kNoStack;
+  std::uint32_t alloc_thread = 0;
+  std::uint32_t free_thread = 0;
+  bool freed() const { return state == BlockState::quarantined || state == BlockState::freed; }
+};
+
 struct Finding {
   ErrorClass error = ErrorClass::bad_free;
   std::uintptr_t address = 0;          // the bad byte or pointer
@@ -76,9 +97,8 @@ struct Finding {
   const std::uintptr_t* frames = nullptr;  // or raw frames (fault handler)
   std::size_t frame_count = 0;
   bool has_block = false;
-  std::uintptr_t block_user = 0;
-  debug::BlockHeader header{};         // a copy; valid when has_block
-  debug::Kind dealloc_kind = debug::Kind::malloc;
+  BlockFacts block;                    // valid when has_block
+  Family dealloc_family = Family::malloc;
   bool dealloc_aligned = false;
   std::size_t sized_delete = 0;
   const char* note = nullptr;          // one extra line of explanation
@@ -122,29 +142,25 @@ using FindingCallback = void (*)(const Finding& finding);
 void set_finding_callback(FindingCallback callback);
 
 // One function per class; each fills a Finding and emits it.
-void heap_buffer_overflow(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
-                          const char* operation, stacks::StackId current);
-void heap_use_after_free_write(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t bad,
-                               const char* operation);
-void double_free(const debug::BlockHeader& header, std::uintptr_t user, const char* operation,
-                 stacks::StackId current);
+void heap_buffer_overflow(const BlockFacts& block, std::uintptr_t bad, const char* operation,
+                          stacks::StackId current);
+void heap_use_after_free_write(const BlockFacts& block, std::uintptr_t bad, const char* operation);
+void double_free(const BlockFacts& block, const char* operation, stacks::StackId current);
 void bad_free(std::uintptr_t address, const char* operation, stacks::StackId current, const char* why);
-void interior_free(const debug::BlockHeader& header, std::uintptr_t user, std::uintptr_t address,
-                   const char* operation, stacks::StackId current);
-void alloc_dealloc_mismatch(const debug::BlockHeader& header, std::uintptr_t user, debug::Kind dealloc,
-                            bool aligned, const char* operation, stacks::StackId current);
-void new_delete_type_mismatch(const debug::BlockHeader& header, std::uintptr_t user, std::size_t sized,
-                              stacks::StackId current);
+void interior_free(const BlockFacts& block, std::uintptr_t address, const char* operation, stacks::StackId current);
+void alloc_dealloc_mismatch(const BlockFacts& block, Family dealloc, bool aligned, const char* operation,
+                            stacks::StackId current);
+void new_delete_type_mismatch(const BlockFacts& block, std::size_t sized, stacks::StackId current);
 void header_corruption(std::uintptr_t user, const char* operation, stacks::StackId current);
 // A refused request (calloc-overflow, allocation-size-too-big, ...): `what` says what
 // was asked for ("count * size (A * B) cannot be represented in type size_t"),
 // `operation` names the call, `current` is its stack.
 void bad_request(ErrorClass error, const char* what, const char* operation, stacks::StackId current);
 // The heap's own metadata (chunk size word, previous-size word, bin links) at `chunk`
-// failed its integrity check (heap/integrity.hpp) while `operation` ran; `header` and
-// `user` name the block being handled when there is one (else nullptr).
-void heap_metadata_corruption(const debug::BlockHeader* header, std::uintptr_t user, std::uintptr_t chunk,
-                              const char* problem, const char* operation, stacks::StackId current);
+// failed its integrity check (heap/integrity.hpp) while `operation` ran; `block` names
+// the block being handled when there is one (else nullptr).
+void heap_metadata_corruption(const BlockFacts* block, std::uintptr_t chunk, const char* problem,
+                              const char* operation, stacks::StackId current);
 
 // The descriptor reports go to: opens LOG_PATH.PID at the first call when log_path is
 // set (and makes it platform::report_fd()), else platform::report_fd().

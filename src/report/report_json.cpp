@@ -43,11 +43,11 @@ bool is_deferred(const Finding& f) {
 
 namespace {
 
-const char* state_name(debug::State state) {
+const char* state_name(BlockState state) {
   switch (state) {
-    case debug::State::live: return "live";
-    case debug::State::quarantined: return "quarantined";
-    case debug::State::freed: return "freed";
+    case BlockState::live: return "live";
+    case BlockState::quarantined: return "quarantined";
+    case BlockState::freed: return "freed";
     default: return "unknown";
   }
 }
@@ -209,7 +209,7 @@ void append_json_frames(platform::TextBuffer& out, const std::uintptr_t* frames,
 bool allocation_site(const Finding& f, platform::TextBuffer& out) {
   if (!f.has_block) return false;
   std::uintptr_t frame = 0;
-  if (stacks::lookup(f.header.alloc_stack, &frame, 1) == 0) return false;
+  if (stacks::lookup(f.block.alloc_stack, &frame, 1) == 0) return false;
   char module[256];
   std::uintptr_t offset = 0;
   if (!stacks::module_of(frame, module, sizeof module, &offset)) return false;
@@ -235,18 +235,14 @@ void render_json(const Finding& f) {
     out.character('"');
   }
   if (f.error == ErrorClass::new_delete_type_mismatch) out.text(",\"deallocated_size\":").dec(f.sized_delete);
-  bool freed = false;
+  const bool freed = f.has_block && f.block.freed();
   if (f.has_block) {
-    freed = f.header.state() == debug::State::quarantined || f.header.state() == debug::State::freed;
-    out.text(",\"block\":{\"begin\":\"").hex(f.block_user).text("\",\"size\":").dec(f.header.size())
-        .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block_user))
-        .text(",\"state\":\"").text(state_name(f.header.state()))
-        .text("\",\"allocated_by\":").dec(f.header.alloc_thread).text(",\"alloc_stack\":").dec(f.header.alloc_stack);
-    if (f.header.has(debug::BlockHeader::kGuardFlag)) {
-      bool left = (f.header.marks() & debug::BlockHeader::kMarkLeftGuard) != 0;
-      out.text(",\"guard_side\":\"").text(left ? "left" : "right").character('"');
-    }
-    if (freed) out.text(",\"freed_by\":").dec(f.header.free_thread).text(",\"free_stack\":").dec(f.header.free_stack);
+    out.text(",\"block\":{\"begin\":\"").hex(f.block.user).text("\",\"size\":").dec(f.block.size)
+        .text(",\"offset\":").sdec(static_cast<std::int64_t>(f.address - f.block.user))
+        .text(",\"state\":\"").text(state_name(f.block.state))
+        .text("\",\"allocated_by\":").dec(f.block.alloc_thread).text(",\"alloc_stack\":").dec(f.block.alloc_stack);
+    if (f.block.guard) out.text(",\"guard_side\":\"").text(f.block.left_guard ? "left" : "right").character('"');
+    if (freed) out.text(",\"freed_by\":").dec(f.block.free_thread).text(",\"free_stack\":").dec(f.block.free_stack);
     out.character('}');
     platform::StackText<300> site;
     if (allocation_site(f, site)) {
@@ -265,8 +261,8 @@ void render_json(const Finding& f) {
   out.text(",\"frames\":");
   append_json_frames(out, frames, n, exact_first);
   if (f.has_block) {
-    append_stack_member(out, "alloc_frames", f.header.alloc_stack);
-    if (freed) append_stack_member(out, "free_frames", f.header.free_stack);
+    append_stack_member(out, "alloc_frames", f.block.alloc_stack);
+    if (freed) append_stack_member(out, "free_frames", f.block.free_stack);
   }
   ThreadList threads{&out, true};
   visit_thread_origins(f, append_thread_origin, &threads);

@@ -32,7 +32,7 @@ struct Seen {
 std::vector<Seen> findings;
 
 void on_finding(const report::Finding& f) {
-  findings.push_back({f.error, f.address, f.operation, f.header.free_thread, f.header.free_stack, f.header.size()});
+  findings.push_back({f.error, f.address, f.operation, f.block.free_thread, f.block.free_stack, f.block.size});
 }
 
 class ThreadQuarantine : public ::testing::Test {
