@@ -146,4 +146,13 @@ bool block_near(std::uintptr_t address, std::size_t reach, Located* out) {
   return false;
 }
 
+bool live_program_block(const volatile void* p, std::size_t* size) {
+  if (p == nullptr) return false;
+  Located block;
+  if (locate(reinterpret_cast<std::uintptr_t>(const_cast<const void*>(p)), &block) != Lookup::ok) return false;
+  if (block.header->state() != State::live || block.header->has(BlockHeader::kInternalFlag)) return false;
+  *size = block.header->size();
+  return true;
+}
+
 }  // namespace dbgalloc::debug

@@ -35,4 +35,8 @@ bool block_near(std::uintptr_t address, std::size_t reach, Located* out);
 // The block inside a heap payload of `usable` bytes, or false.
 bool block_in_payload(std::uintptr_t payload, std::size_t usable, Located* out);
 
+// The sanitizer interface's ownership: true when p starts a live block of the
+// program's (dbgalloc's internal blocks are not), with its requested size in *size.
+bool live_program_block(const volatile void* p, std::size_t* size);
+
 }  // namespace dbgalloc::debug

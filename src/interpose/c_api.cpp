@@ -15,6 +15,7 @@
 #include "interpose/internal_heap.hpp"
 #include "interpose/runtime.hpp"
 #include "interpose/signal_heap.hpp"
+#include "interpose/statistics.hpp"
 #include "interpose/step_aside.hpp"
 #include "options/options.hpp"
 #include "platform/platform.hpp"
@@ -325,13 +326,8 @@ DBGALLOC_EXPORT int mallopt(int, int) { return 1; }
 
 DBGALLOC_EXPORT struct mallinfo2 mallinfo2() {
   ensure_started();
-  dbgalloc::heap::ArenaStats stats = dbgalloc::heap::arenas().stats();
   struct mallinfo2 info {};
-  info.arena = stats.heap.mapped_bytes;
-  info.ordblks = stats.heap.free_chunks;
-  info.hblks = stats.heap.direct_blocks;
-  info.uordblks = stats.heap.in_use_bytes;
-  info.fordblks = stats.heap.free_bytes;
+  dbgalloc::interpose::statistics::fill(&info);
   return info;
 }
 
@@ -348,7 +344,7 @@ DBGALLOC_EXPORT struct mallinfo mallinfo() {
 
 DBGALLOC_EXPORT void malloc_stats() {
   ensure_started();
-  dbgalloc::interpose::print_stats();
+  dbgalloc::interpose::statistics::print();
 }
 
 DBGALLOC_EXPORT int malloc_info(int options, FILE* stream) {
@@ -356,9 +352,10 @@ DBGALLOC_EXPORT int malloc_info(int options, FILE* stream) {
     errno = EINVAL;
     return -1;
   }
-  dbgalloc::heap::ArenaStats stats = dbgalloc::heap::arenas().stats();
+  struct mallinfo2 info {};
+  dbgalloc::interpose::statistics::fill(&info);
   fprintf(stream, "<malloc version=\"dbgalloc-1\">\n<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
                   "<system type=\"current\" size=\"%zu\"/>\n<inuse size=\"%zu\"/>\n</malloc>\n",
-          stats.heap.direct_blocks, stats.heap.mapped_bytes, stats.heap.mapped_bytes, stats.heap.in_use_bytes);
+          info.hblks, info.arena, info.arena, info.uordblks);
   return 0;
 }

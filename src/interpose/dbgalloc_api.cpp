@@ -2,8 +2,8 @@
 #include "dbgalloc/dbgalloc.h"
 
 #include "debug/allocator.hpp"
-#include "heap/arenas.hpp"
 #include "interpose/runtime.hpp"
+#include "interpose/statistics.hpp"
 #include "options/options.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
@@ -11,13 +11,7 @@
 
 DBGALLOC_EXPORT int dbgalloc_get_stats(struct dbgalloc_stats* out) {
   dbgalloc::interpose::ensure_started();
-  dbgalloc::heap::ArenaStats stats = dbgalloc::heap::arenas().stats();
-  out->allocations = stats.allocations;
-  out->frees = stats.frees;
-  out->live_blocks = stats.heap.live_chunks;
-  out->in_use_bytes = stats.heap.in_use_bytes;
-  out->mapped_bytes = stats.heap.mapped_bytes;
-  out->errors = dbgalloc::report::error_count();
+  dbgalloc::interpose::statistics::fill(out);
   return 0;
 }
 
@@ -28,7 +22,7 @@ DBGALLOC_EXPORT int dbgalloc_check_heap(void) {
 
 DBGALLOC_EXPORT void dbgalloc_print_stats(void) {
   dbgalloc::interpose::ensure_started();
-  dbgalloc::interpose::print_stats();
+  dbgalloc::interpose::statistics::print();
 }
 
 DBGALLOC_EXPORT size_t dbgalloc_ignore_existing_blocks(void) {

@@ -1,6 +1,5 @@
 #include "interpose/internal_heap.hpp"
 #include "interpose/runtime.hpp"
-#include "interpose/signal_heap.hpp"
 
 #include <stdio.h>
 
@@ -9,18 +8,16 @@
 #include "debug/allocator.hpp"
 #include "debug/fault_handler.hpp"
 #include "heap/arenas.hpp"
+#include "interpose/statistics.hpp"
 #include "interpose/step_aside.hpp"
 #include "leaks/leaks.hpp"
 #include "options/options.hpp"
-#include "pages/pages.hpp"
 #include "platform/format.hpp"
 #include "platform/lock.hpp"
 #include "platform/loader.hpp"
 #include "platform/platform.hpp"
 #include "platform/process.hpp"
 #include "report/report.hpp"
-#include "stacks/cached_cfi_unwinder.hpp"
-#include "stacks/stacks.hpp"
 #include "stacks/symbolizer.hpp"
 
 namespace dbgalloc::interpose {
@@ -90,30 +87,6 @@ void start_slow() {
   __atomic_store_n(&started_flag, true, __ATOMIC_RELEASE);
 }
 
-void print_stats() {
-  heap::ArenaStats stats = heap::arenas().stats();
-  pages::PageStats page_stats = pages::page_allocator().stats();
-  debug::DebugStats debug_stats = debug::stats();
-  platform::StackText<512> out;
-  out.text("dbgalloc: pid ").dec(static_cast<std::uint64_t>(platform::process_id())).text(": ")
-      .dec(stats.allocations).text(" allocations, ").dec(stats.frees).text(" frees, ")
-      .dec(stats.heap.live_chunks).text(" blocks live (").bytes(stats.heap.in_use_bytes).text("), peak ")
-      .bytes(stats.heap.peak_in_use_bytes).text(" in use, ").bytes(page_stats.peak_mapped_bytes)
-      .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (").bytes(debug_stats.quarantined_bytes)
-      .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks (").dec(debug_stats.guard_fallbacks)
-      .text(" fallbacks to canaries, ").dec(debug_stats.guard_slabs).text(" slabs), ").dec(report::error_count())
-      .text(" errors\n");
-  stacks::DepotStats depot = stacks::depot_stats();
-  stacks::cached_cfi_unwinder::Stats unwinder = stacks::cached_cfi_unwinder::stats();
-  out.text("dbgalloc: stacks: ").dec(depot.stacks_stored).text(" distinct (").bytes(depot.bytes_used).text("), ")
-      .dec(depot.dropped).text(" dropped; unwinder: ").dec(unwinder.rules_cached).text(" rules cached, ")
-      .dec(unwinder.fallbacks).text(" slow-path captures\n");
-  if (std::uint64_t nested = signal_heap::served(); nested > 0) {
-    out.text("dbgalloc: ").dec(nested).text(" allocations by signal handlers that interrupted the allocator, served from the signal heap\n");
-  }
-  out.flush();
-}
-
 namespace {
 // _exit skips stdio's flush: what the program wrote to any stream (stdout, a file it
 // fopen'd) but stdio still holds would be lost. At a normal exit (not inside malloc,
@@ -179,7 +152,7 @@ __attribute__((destructor(101))) void on_unload() {
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
   debug::check_all("exit check", 0);
   std::size_t leaks = dbgalloc::leaks::leak_check_at_exit();  // honours detect_leaks
-  if (options::current().print_stats) print_stats();
+  if (options::current().print_stats) statistics::print();
   // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks,
   // except a child's leaks under dbgalloc-run when child_leaks_fail=0: a build's
   // compilers and a tool's helpers keep their status (the launched program's counts).

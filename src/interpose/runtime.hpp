@@ -15,7 +15,4 @@ inline void ensure_started() {
   if (__builtin_expect(!started_flag, 0)) start_slow();
 }
 
-// One line of statistics on the report descriptor.
-void print_stats();
-
 }  // namespace dbgalloc::interpose

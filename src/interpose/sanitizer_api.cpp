@@ -11,14 +11,13 @@
 #include <cstring>
 
 #include "debug/allocator.hpp"
-#include "debug/block.hpp"
 #include "debug/locate.hpp"
 #include "heap/arenas.hpp"
 #include "interpose/hooks.hpp"
 #include "interpose/runtime.hpp"
-#include "pages/pages.hpp"
+#include "interpose/statistics.hpp"
+#include "leaks/memory_profile.hpp"
 #include "platform/format.hpp"
-#include "platform/lock.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
 #include "report/report.hpp"
@@ -56,59 +55,13 @@ void call_free_hook(FreeHook hook, const void* p) {
   hook(p);
 }
 
-namespace {
-// The live block starting at p, or false.
-bool live_block(const volatile void* p, debug::Located* out) {
-  if (p == nullptr) return false;
-  auto address = reinterpret_cast<std::uintptr_t>(const_cast<const void*>(p));
-  if (debug::locate(address, out) != debug::Lookup::ok) return false;
-  return out->header->state() == debug::State::live && !out->header->has(debug::BlockHeader::kInternalFlag);
-}
-
-// Memory profile: live blocks grouped by allocation stack, without allocating (the
-// walk holds the arena locks). Stacks beyond the table are counted as "other".
-struct ProfileEntry {
-  stacks::StackId stack;
-  std::size_t bytes;
-  std::size_t blocks;
-};
-constexpr std::size_t kProfileSlots = 256;
-struct Profile {
-  ProfileEntry entries[kProfileSlots];
-  std::size_t used = 0;
-  std::size_t total_bytes = 0;
-  std::size_t total_blocks = 0;
-  std::size_t other_bytes = 0;
-  std::size_t other_blocks = 0;
-};
-
-void add_to_profile(const debug::BlockView& block, void* context) {
-  auto* profile = static_cast<Profile*>(context);
-  profile->total_bytes += block.size;
-  ++profile->total_blocks;
-  for (std::size_t i = 0; i < profile->used; ++i) {
-    if (profile->entries[i].stack == block.alloc_stack) {
-      profile->entries[i].bytes += block.size;
-      ++profile->entries[i].blocks;
-      return;
-    }
-  }
-  if (profile->used < kProfileSlots) {
-    profile->entries[profile->used++] = {block.alloc_stack, block.size, 1};
-  } else {
-    profile->other_bytes += block.size;
-    ++profile->other_blocks;
-  }
-}
-
-}  // namespace
-
 }  // namespace dbgalloc::interpose
 
 using dbgalloc::interpose::ensure_started;
 namespace debug = dbgalloc::debug;
 namespace platform = dbgalloc::platform;
 namespace stacks = dbgalloc::stacks;
+namespace statistics = dbgalloc::interpose::statistics;
 
 DBGALLOC_EXPORT int __sanitizer_install_malloc_and_free_hooks(dbgalloc::interpose::MallocHook malloc_hook,
                                                               dbgalloc::interpose::FreeHook free_hook) {
@@ -122,30 +75,29 @@ DBGALLOC_EXPORT std::size_t __sanitizer_get_estimated_allocated_size(std::size_t
 
 DBGALLOC_EXPORT int __sanitizer_get_ownership(const volatile void* p) {
   ensure_started();
-  debug::Located block;
-  return dbgalloc::interpose::live_block(p, &block) ? 1 : 0;
+  std::size_t size = 0;
+  return debug::live_program_block(p, &size) ? 1 : 0;
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_allocated_size(const volatile void* p) {
   ensure_started();
-  debug::Located block;
-  return dbgalloc::interpose::live_block(p, &block) ? block.header->size() : 0;
+  std::size_t size = 0;
+  return debug::live_program_block(p, &size) ? size : 0;
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_current_allocated_bytes() {
   ensure_started();
-  // Guard blocks (every large block where the kernel has guard regions) are not heap chunks.
-  return dbgalloc::heap::arenas().stats().heap.in_use_bytes + debug::stats().guard_bytes;
+  return statistics::allocated_bytes();
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_heap_size() {
   ensure_started();
-  return dbgalloc::pages::page_allocator().stats().mapped_bytes;
+  return statistics::mapped_bytes();
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_free_bytes() {
   ensure_started();
-  return dbgalloc::heap::arenas().stats().heap.free_bytes;
+  return statistics::free_bytes();
 }
 
 DBGALLOC_EXPORT std::size_t __sanitizer_get_unmapped_bytes() { return 0; }
@@ -182,36 +134,7 @@ DBGALLOC_EXPORT void __sanitizer_purge_allocator() {
 
 DBGALLOC_EXPORT void __sanitizer_print_memory_profile(std::size_t top_percent, std::size_t max_contexts) {
   ensure_started();
-  static dbgalloc::interpose::Profile profile;  // large; libFuzzer calls this once, at an OOM
-  static constinit dbgalloc::platform::Lock profile_lock;
-  dbgalloc::platform::LockGuard serial(profile_lock);
-  profile = {};
-  debug::for_each_live_block(dbgalloc::interpose::add_to_profile, &profile);
-  debug::DebugStats debug_stats = debug::stats();
-  platform::StackText<4096> out;
-  out.text("Live Heap Allocations: ").dec(profile.total_bytes).text(" bytes in ").dec(profile.total_blocks)
-      .text(" chunks; quarantined: ").dec(debug_stats.quarantined_bytes).text(" bytes in ")
-      .dec(debug_stats.quarantined_blocks).text(" chunks\n");
-  if (top_percent == 0 || top_percent > 100) top_percent = 100;
-  std::size_t wanted = profile.total_bytes / 100 * top_percent;
-  std::size_t shown_bytes = 0;
-  for (std::size_t shown = 0; shown < max_contexts && shown < profile.used && shown_bytes < wanted; ++shown) {
-    // Selection of the largest remaining site: the table is small and this runs once.
-    std::size_t best = shown;
-    for (std::size_t i = shown + 1; i < profile.used; ++i)
-      if (profile.entries[i].bytes > profile.entries[best].bytes) best = i;
-    dbgalloc::interpose::ProfileEntry entry = profile.entries[best];
-    profile.entries[best] = profile.entries[shown];
-    profile.entries[shown] = entry;
-    shown_bytes += entry.bytes;
-    std::size_t percent = profile.total_bytes == 0 ? 0 : entry.bytes * 100 / profile.total_bytes;
-    out.dec(entry.bytes).text(" byte(s) (").dec(percent).text("%) in ").dec(entry.blocks).text(" allocation(s)\n");
-    stacks::print(entry.stack, out);
-    out.character('\n');
-  }
-  if (profile.other_blocks > 0)
-    out.dec(profile.other_bytes).text(" byte(s) in ").dec(profile.other_blocks).text(" allocation(s) from other sites\n");
-  out.flush();
+  dbgalloc::leaks::print_memory_profile(top_percent, max_contexts);
 }
 
 DBGALLOC_EXPORT void __sanitizer_set_report_fd(void* fd) {
