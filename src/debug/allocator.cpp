@@ -62,22 +62,12 @@ const char* operation_for(Kind kind) {
   return "free";
 }
 
-// Captures the stack and drops dbgalloc's own frames: everything above the frame that
-// returns into the program (`caller`). Without a match the whole capture is kept.
+// The program's stack at its call into dbgalloc (frame 0: `caller`).
 stacks::StackId record_stack(std::uintptr_t caller) {
   if (config.stack_depth == 0) return stacks::kNoStack;
-  std::uintptr_t frames[stacks::kMaxFrames + 8];
-  std::size_t n = stacks::capture_at(frames, config.stack_depth + 6, 0, caller);
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < n && i < 8; ++i) {
-    if (frames[i] == caller) {
-      start = i;
-      break;
-    }
-  }
-  std::size_t count = n - start;
-  if (count > config.stack_depth) count = config.stack_depth;
-  return stacks::store(frames + start, count);
+  std::uintptr_t frames[stacks::kMaxFrames];
+  std::size_t count = stacks::capture_from_caller(frames, config.stack_depth, caller);
+  return stacks::store(frames, count);
 }
 
 std::uint64_t next_random() {

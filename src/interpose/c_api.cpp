@@ -20,6 +20,7 @@
 #include "options/options.hpp"
 #include "platform/platform.hpp"
 #include "platform/reentry.hpp"
+#include "stacks/entry_frame.hpp"
 
 namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;
@@ -60,9 +61,10 @@ void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t c
   return p;
 }
 
-// The return address into the program (a macro: it must expand in the exported
-// function itself, inlined or not).
-#define caller_pc() reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
+// The return address into the program, with the exported function's frame marked for
+// the whole call so stacks start there (stacks/entry_frame.hpp; a macro: it must expand
+// in the exported function itself, inlined or not).
+#define caller_pc() DBGALLOC_ENTRY_CALLER()
 }  // namespace
 
 namespace {

@@ -12,10 +12,12 @@
 #include "interpose/signal_heap.hpp"
 #include "interpose/step_aside.hpp"
 #include "platform/reentry.hpp"
+#include "stacks/entry_frame.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
-// The return address into the program: recorded stacks start there.
-#define DBGALLOC_CALLER reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
+// The return address into the program: recorded stacks start there, from the exported
+// operator's frame, marked for the whole call (stacks/entry_frame.hpp).
+#define DBGALLOC_CALLER DBGALLOC_ENTRY_CALLER()
 
 namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;

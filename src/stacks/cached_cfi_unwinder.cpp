@@ -149,6 +149,221 @@ void place_reversed(Step* to, std::size_t at, const Step* states, std::size_t n)
   for (std::size_t i = 0; i < n; ++i) to[at + n - 1 - i] = states[i];
 }
 
+// The unwinder state: where a walk stands.
+struct WalkState {
+  std::uintptr_t pc;
+  std::uintptr_t sp;
+  std::uintptr_t rbp;
+};
+
+// One walk against the thread's previous one (its trail): notes the new states, finds
+// where the walk meets the trail, replays it from there, and writes the trail back.
+class TrailWalk {
+ public:
+  explicit TrailWalk(Trail& trail) : trail_(trail), own_(trail.busy == 0) {
+    if (own_) {
+      trail.busy = 1;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    old_count_ = own_ ? trail.count : 0;
+    cursor_ = old_count_;
+    recordable_ = own_;
+  }
+
+  // Where the step from state `s` is to be recorded (nullptr: not recorded).
+  Step* note(const WalkState& s) {
+    if (replaying_ || !recordable_) return nullptr;
+    if (fresh_count_ == kMaxSteps) {
+      recordable_ = false;
+      return nullptr;
+    }
+    Step* step = &fresh_[fresh_count_++];
+    *step = Step{s.pc, s.sp, s.rbp, 0, 0, 0, 0, 0};
+    return step;
+  }
+
+  // Looks for `s` among the previous walk's states (`noted` is what note() gave for it);
+  // from a match on, the walk replays.
+  void meet(const WalkState& s, const Step* noted) {
+    if (matched_ || old_count_ == 0) return;
+    while (cursor_ > 0 && old()[cursor_ - 1].sp < s.sp) --cursor_;
+    if (cursor_ == 0) return;
+    const Step& seen = old()[cursor_ - 1];
+    if (seen.sp != s.sp || seen.pc != s.pc || (seen.rbp != s.rbp && seen.needs_rbp)) return;
+    matched_ = replaying_ = true;
+    first_ = at_ = cursor_ - 1;
+    if (noted != nullptr) --fresh_count_;  // old[first] stands for it
+    inner_count_ = fresh_count_;
+  }
+
+  bool replaying() const { return replaying_; }
+
+  enum class Replayed { moved, ended, stopped };
+  // One step from old[at] by its recorded slots. `stopped`: nothing is recorded beyond
+  // old[at], so the walk goes on by rules from `s` and records that step in *noted.
+  Replayed replay(WalkState& s, std::uintptr_t high, Step** noted) {
+    const Step& seen = old()[at_];
+    if (seen.ends) return Replayed::ended;
+    if (seen.ra_slot != 0 && at_ > 0 && seen.ra_slot + 8 <= high && (seen.rbp_slot == 0 || seen.rbp_slot + 8 <= high)) {
+      const Step& next = old()[at_ - 1];
+      s.pc = *reinterpret_cast<const std::uintptr_t*>(seen.ra_slot);
+      if (seen.rbp_slot != 0) s.rbp = *reinterpret_cast<const std::uintptr_t*>(seen.rbp_slot);
+      s.sp = next.sp;
+      ++replayed_;
+      if (s.pc == next.pc && (s.rbp == next.rbp || !next.needs_rbp)) {
+        --at_;  // the same words as last time: the recorded next state
+      } else {
+        replaying_ = false;  // a new state, stepped from old[at]
+        left_trail_ = true;
+      }
+      return Replayed::moved;
+    }
+    replaying_ = false;
+    left_trail_ = true;
+    *noted = recordable_ ? &old()[at_] : nullptr;
+    return Replayed::stopped;
+  }
+
+  // The walk ended: the trail becomes its states.
+  void finish() {
+    if (!own_) return;
+    std::size_t total = recordable_ ? merge_into_trail() : 0;
+    trail_.count = total <= kMaxSteps ? total : 0;
+    trail_.replayed += replayed_;
+    release();
+  }
+
+  // A walk the rules cannot finish is not recorded (and any replay is forgotten).
+  void abandon() {
+    if (!own_) return;
+    trail_.count = 0;
+    release();
+  }
+
+ private:
+  Step* old() { return trail_.steps; }
+
+  void release() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    trail_.busy = 0;
+  }
+
+  // Writes the new states around what stays of the old trail; returns the step count
+  // (over kMaxSteps: nothing written, the trail is dropped).
+  std::size_t merge_into_trail() {
+    if (!matched_) {
+      place_reversed(old(), 0, fresh_, fresh_count_);
+      mark_rbp_needs(old(), 0, fresh_count_);
+      return fresh_count_;
+    }
+    if (!left_trail_) {
+      // Old states [0, first] stand (the walk ended on them); the new inner ones go on top.
+      std::size_t total = first_ + 1 + inner_count_;
+      if (total <= kMaxSteps) {
+        place_reversed(old(), first_ + 1, fresh_, inner_count_);
+        mark_rbp_needs(old(), first_ + 1, total);
+      }
+      return total;
+    }
+    // Old states [at, first] stay, moved above the new outer ones.
+    std::size_t outer = fresh_count_ - inner_count_;
+    std::size_t kept = first_ - at_ + 1;
+    std::size_t total = outer + kept + inner_count_;
+    if (total <= kMaxSteps) {
+      __builtin_memmove(old() + outer, old() + at_, kept * sizeof(Step));
+      place_reversed(old(), 0, fresh_ + inner_count_, outer);
+      place_reversed(old(), outer + kept, fresh_, inner_count_);
+      mark_rbp_needs(old(), 0, total);
+    }
+    return total;
+  }
+
+  Trail& trail_;
+  const bool own_;             // a capture nested in another (a signal) leaves the trail alone
+  bool recordable_ = false;
+  bool matched_ = false;       // the walk met the old trail
+  bool replaying_ = false;
+  bool left_trail_ = false;    // ...and went on past it by rules
+  std::size_t old_count_ = 0;
+  std::size_t cursor_ = 0;     // old states at or above it lie below sp
+  std::size_t first_ = 0;      // the old state the walk met
+  std::size_t at_ = 0;         // the old state the walk is at while replaying
+  std::size_t inner_count_ = 0;  // fresh states before the meeting point
+  std::uint64_t replayed_ = 0;
+  std::size_t fresh_count_ = 0;
+  // New states, innermost first: those before the replay, then (after a divergence)
+  // those beyond it.
+  Step fresh_[kMaxSteps];
+};
+
+enum class RuleStep { moved, ended, unexpressible };
+
+// One step by the cached rule for s.pc, recorded in `noted` when given.
+RuleStep step_by_rule(Slot* table_slots, WalkState& s, std::uintptr_t high, Step* noted) {
+  UnwindRule rule = rule_for(table_slots, s.pc);
+  if (rule.kind == UnwindRule::end_of_stack) {
+    if (noted != nullptr) noted->ends = 1;
+    return RuleStep::ended;
+  }
+  if (rule.kind != UnwindRule::frame) return RuleStep::unexpressible;
+  std::uintptr_t cfa = (rule.cfa_from_rbp ? s.rbp : s.sp) + static_cast<std::intptr_t>(rule.cfa_offset);
+  std::uintptr_t ra_slot = cfa + static_cast<std::intptr_t>(rule.ra_offset8) * 8;
+  std::uintptr_t rbp_slot = cfa + static_cast<std::intptr_t>(rule.rbp_offset8) * 8;
+  // The caller's frame lies above this one, and both slots must be inside the stack.
+  if (cfa <= s.sp || cfa > high || ra_slot < s.sp || ra_slot + 8 > high) return RuleStep::unexpressible;
+  if (rule.rbp_offset8 != 0 && (rbp_slot < s.sp || rbp_slot + 8 > high)) return RuleStep::unexpressible;
+  if (noted != nullptr) {
+    noted->ra_slot = ra_slot;
+    noted->rbp_slot = rule.rbp_offset8 != 0 ? rbp_slot : 0;
+    noted->cfa_from_rbp = rule.cfa_from_rbp;
+  }
+  s.pc = *reinterpret_cast<const std::uintptr_t*>(ra_slot);
+  if (rule.rbp_offset8 != 0) s.rbp = *reinterpret_cast<const std::uintptr_t*>(rbp_slot);
+  s.sp = cfa;
+  return RuleStep::moved;
+}
+
+// Walks from `s` (frames[0] is s.pc unless `skip` drops it), replaying `trail` where it
+// can. False when the rules cannot finish the walk: the caller falls back.
+bool walk(WalkState s, std::uintptr_t high, Trail& trail, std::uintptr_t* frames, std::size_t max,
+          std::size_t skip, std::size_t* count) {
+  Slot* table_slots = slots();
+  TrailWalk trail_walk(trail);
+  std::size_t n = 0;
+  for (;;) {
+    Step* noted = trail_walk.note(s);
+    if (s.pc == 0) break;
+    if (skip > 0) {
+      --skip;
+    } else {
+      frames[n++] = s.pc;
+      if (n == max) break;
+    }
+    trail_walk.meet(s, noted);
+    if (trail_walk.replaying()) {
+      TrailWalk::Replayed replayed = trail_walk.replay(s, high, &noted);
+      if (replayed == TrailWalk::Replayed::moved) continue;
+      if (replayed == TrailWalk::Replayed::ended) break;
+    }
+    RuleStep step = step_by_rule(table_slots, s, high, noted);
+    if (step == RuleStep::ended) break;
+    if (step == RuleStep::unexpressible) {
+      trail_walk.abandon();
+      return false;
+    }
+  }
+  trail_walk.finish();
+  *count = n;
+  return true;
+}
+
+// The state a frame record { saved rbp, return address } at `record` stands for: the
+// caller's, at the call.
+WalkState state_at_record(std::uintptr_t record) {
+  const auto* words = reinterpret_cast<const std::uintptr_t*>(record);
+  return WalkState{words[1], record + 16, words[0]};
+}
+
 }  // namespace
 
 __attribute__((noinline)) std::size_t capture(std::uintptr_t* frames, std::size_t max,
@@ -164,159 +379,28 @@ __attribute__((noinline)) std::size_t capture_keyed(std::uintptr_t* frames, std:
   if (max == 0) return 0;
   std::uintptr_t low = 0;
   std::uintptr_t high = 0;
-  Slot* table_slots = slots();
   if (current_stack_bounds(&low, &high)) {
-    Trail& trail = tls_trails[trail_index(key)];
-    const bool own = trail.busy == 0;
-    if (own) {
-      trail.busy = 1;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
-    Step* const old = trail.steps;
-    const std::size_t old_count = own ? trail.count : 0;
-    // New states, innermost first: those before the replay, then (after a divergence)
-    // those beyond it.
-    Step fresh[kMaxSteps];
-    std::size_t fresh_count = 0;
-    bool recordable = own;
-    std::size_t cursor = old_count;  // old states at or above it lie below sp
-    bool matched = false;            // the walk met the old trail
-    bool replaying = false;
-    bool left_trail = false;         // ...and went on past it by rules
-    std::size_t first = 0;           // the old state the walk met
-    std::size_t at = 0;              // the old state the walk is at while replaying
-    std::size_t inner_count = 0;     // fresh states before the meeting point
-    std::uint64_t replayed = 0;
-
-    auto finish = [&](std::size_t result) {
-      if (!own) return result;
-      std::size_t total = 0;
-      if (!recordable) {
-        total = 0;
-      } else if (!matched) {
-        total = fresh_count;
-        place_reversed(old, 0, fresh, fresh_count);
-        mark_rbp_needs(old, 0, total);
-      } else if (!left_trail) {
-        // Old states [0, first] stand (the walk ended on them); the new inner ones go on top.
-        total = first + 1 + inner_count;
-        if (total <= kMaxSteps) {
-          place_reversed(old, first + 1, fresh, inner_count);
-          mark_rbp_needs(old, first + 1, total);
-        }
-      } else {
-        // Old states [at, first] stay, moved above the new outer ones.
-        std::size_t outer = fresh_count - inner_count;
-        std::size_t kept = first - at + 1;
-        total = outer + kept + inner_count;
-        if (total <= kMaxSteps) {
-          __builtin_memmove(old + outer, old + at, kept * sizeof(Step));
-          place_reversed(old, 0, fresh + inner_count, outer);
-          place_reversed(old, outer + kept, fresh, inner_count);
-          mark_rbp_needs(old, 0, total);
-        }
-      }
-      trail.count = total <= kMaxSteps ? total : 0;
-      trail.replayed += replayed;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      trail.busy = 0;
-      return result;
-    };
-
     // This function keeps a frame record (forced by __builtin_frame_address), so the
-    // first step needs no rule: CFA = RBP + 16.
-    auto fp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    const auto* record = reinterpret_cast<const std::uintptr_t*>(fp);
-    std::uintptr_t sp = fp + 16;
-    std::uintptr_t rbp = record[0];
-    std::uintptr_t pc = record[1];
-    std::size_t to_skip = skip;
+    // first step needs no rule.
+    WalkState start = state_at_record(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
     std::size_t count = 0;
-    for (;;) {
-      Step* state = nullptr;  // where this state's step is recorded
-      if (!replaying && recordable) {
-        if (fresh_count < kMaxSteps) {
-          state = &fresh[fresh_count++];
-          *state = Step{pc, sp, rbp, 0, 0, 0, 0, 0};
-        } else {
-          recordable = false;
-        }
-      }
-      if (pc == 0) return finish(count);
-      if (to_skip > 0) {
-        --to_skip;
-      } else {
-        frames[count++] = pc;
-        if (count == max) return finish(count);
-      }
-      if (!matched && old_count > 0) {
-        while (cursor > 0 && old[cursor - 1].sp < sp) --cursor;
-        if (cursor > 0) {
-          const Step& seen = old[cursor - 1];
-          if (seen.sp == sp && seen.pc == pc && (seen.rbp == rbp || !seen.needs_rbp)) {
-            matched = replaying = true;
-            first = at = cursor - 1;
-            if (state != nullptr) --fresh_count;  // old[first] stands for it
-            inner_count = fresh_count;
-          }
-        }
-      }
-      if (replaying) {
-        const Step& seen = old[at];
-        if (seen.ends) return finish(count);
-        if (seen.ra_slot != 0 && at > 0 && seen.ra_slot + 8 <= high &&
-            (seen.rbp_slot == 0 || seen.rbp_slot + 8 <= high)) {
-          const Step& next = old[at - 1];
-          pc = *reinterpret_cast<const std::uintptr_t*>(seen.ra_slot);
-          if (seen.rbp_slot != 0) rbp = *reinterpret_cast<const std::uintptr_t*>(seen.rbp_slot);
-          sp = next.sp;
-          ++replayed;
-          if (pc == next.pc && (rbp == next.rbp || !next.needs_rbp)) {
-            --at;  // the same words as last time: the recorded next state
-          } else {
-            replaying = false;  // a new state, stepped from old[at]
-            left_trail = true;
-          }
-          continue;
-        }
-        // Nothing recorded beyond old[at]: go on by rules, recording the step there.
-        replaying = false;
-        left_trail = true;
-        state = recordable ? &old[at] : nullptr;
-      }
-      UnwindRule rule = rule_for(table_slots, pc);
-      if (rule.kind == UnwindRule::end_of_stack) {
-        if (state != nullptr) state->ends = 1;
-        return finish(count);
-      }
-      if (rule.kind != UnwindRule::frame) break;
-      std::uintptr_t cfa = (rule.cfa_from_rbp ? rbp : sp) + static_cast<std::intptr_t>(rule.cfa_offset);
-      std::uintptr_t ra_slot = cfa + static_cast<std::intptr_t>(rule.ra_offset8) * 8;
-      std::uintptr_t rbp_slot = cfa + static_cast<std::intptr_t>(rule.rbp_offset8) * 8;
-      // The caller's frame lies above this one, and both slots must be inside the stack.
-      if (cfa <= sp || cfa > high || ra_slot < sp || ra_slot + 8 > high) break;
-      if (rule.rbp_offset8 != 0 && (rbp_slot < sp || rbp_slot + 8 > high)) break;
-      if (state != nullptr) {
-        state->ra_slot = ra_slot;
-        state->rbp_slot = rule.rbp_offset8 != 0 ? rbp_slot : 0;
-        state->cfa_from_rbp = rule.cfa_from_rbp;
-      }
-      pc = *reinterpret_cast<const std::uintptr_t*>(ra_slot);
-      if (rule.rbp_offset8 != 0) rbp = *reinterpret_cast<const std::uintptr_t*>(rbp_slot);
-      sp = cfa;
-    }
-    // A walk the rules cannot finish is not recorded (and any replay is forgotten).
-    if (own) {
-      trail.count = 0;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      trail.busy = 0;
-    }
+    if (walk(start, high, tls_trails[trail_index(key)], frames, max, skip, &count)) return count;
   }
   fallbacks.fetch_add(1, std::memory_order_relaxed);
   std::size_t count = cfi_unwinder::capture(frames, max, skip + 1);
   // No tail call: cfi_unwinder counts this frame as the one to skip.
   asm volatile("" ::: "memory");
   return count;
+}
+
+bool capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record, std::size_t* count) {
+  std::uintptr_t low = 0;
+  std::uintptr_t high = 0;
+  if (max == 0 || !current_stack_bounds(&low, &high)) return false;
+  WalkState start = state_at_record(record);
+  if (walk(start, high, tls_trails[trail_index(start.pc)], frames, max, 0, count)) return true;
+  fallbacks.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 std::uint64_t steps_replayed_in_thread() {

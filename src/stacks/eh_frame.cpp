@@ -242,76 +242,123 @@ bool parse_cie(const std::uint8_t* entry, Cie* cie) {
   return r.ok;
 }
 
+// A CFA program being run up to the row that covers `target`.
+class CfaProgram {
+ public:
+  enum class Next { go_on, reached, unsupported };
+
+  CfaProgram(Reader r, const Cie& cie, std::uintptr_t location, std::uintptr_t target, RowState* row,
+             const RowState& initial)
+      : r_(r), cie_(cie), location_(location), target_(target), row_(*row), initial_(initial) {}
+
+  // False when the program uses something the rule format cannot follow.
+  bool run() {
+    while (r_.ok && r_.p < r_.end) {
+      std::uint8_t op = r_.fixed<std::uint8_t>();
+      Next next = op >> 6 != 0 ? primary(op >> 6, op & 0x3f) : extended(op);
+      if (next == Next::reached) return true;
+      if (next == Next::unsupported) return false;
+    }
+    return r_.ok;
+  }
+
+ private:
+  void set_rule(std::uint64_t reg, RegRule rule, std::int64_t offset) {
+    if (reg == kRegRbp) row_.rbp = rule, row_.rbp_offset = offset;
+    if (reg == cie_.ra_register) row_.ra = rule, row_.ra_offset = offset;
+  }
+  void restore_rule(std::uint64_t reg) {
+    if (reg == kRegRbp) row_.rbp = initial_.rbp, row_.rbp_offset = initial_.rbp_offset;
+    if (reg == cie_.ra_register) row_.ra = initial_.ra, row_.ra_offset = initial_.ra_offset;
+  }
+  Next advance(std::uint64_t delta) {
+    location_ += delta * cie_.code_align;
+    return location_ <= target_ ? Next::go_on : Next::reached;
+  }
+  void def_cfa(std::uint64_t reg, std::int64_t offset) {
+    row_.cfa_reg = static_cast<unsigned>(reg);
+    row_.cfa_offset = offset;
+    row_.cfa_expression = false;
+  }
+  void skip_block() {
+    auto n = r_.uleb();
+    if (r_.need(n)) r_.p += n;
+  }
+  std::int64_t factored_uleb() { return static_cast<std::int64_t>(r_.uleb()) * cie_.data_align; }
+
+  // The three opcodes with an operand in their low six bits.
+  Next primary(unsigned high, std::uint8_t low) {
+    switch (high) {
+      case 1: return advance(low);
+      case 2: set_rule(low, RegRule::offset, factored_uleb()); return Next::go_on;
+      default: restore_rule(low); return Next::go_on;
+    }
+  }
+
+  Next extended(std::uint8_t op) {
+    switch (op) {
+      case 0x00: return Next::go_on;  // nop
+      case 0x01: location_ = r_.encoded(cie_.fde_encoding); return location_ > target_ ? Next::reached : Next::go_on;
+      case 0x02: return advance(r_.fixed<std::uint8_t>());
+      case 0x03: return advance(r_.fixed<std::uint16_t>());
+      case 0x04: return advance(r_.fixed<std::uint32_t>());
+      case 0x0a: case 0x0b: return remember_or_restore(op == 0x0a);
+      case 0x0c: { auto reg = r_.uleb(); def_cfa(reg, static_cast<std::int64_t>(r_.uleb())); return Next::go_on; }
+      case 0x0d: def_cfa(r_.uleb(), row_.cfa_offset); return Next::go_on;
+      case 0x0e: row_.cfa_offset = static_cast<std::int64_t>(r_.uleb()); return Next::go_on;
+      case 0x0f: row_.cfa_expression = true; skip_block(); return Next::go_on;
+      case 0x12: { auto reg = r_.uleb(); def_cfa(reg, r_.sleb() * cie_.data_align); return Next::go_on; }
+      case 0x13: row_.cfa_offset = r_.sleb() * cie_.data_align; return Next::go_on;
+      case 0x2e: r_.uleb(); return Next::go_on;  // GNU_args_size: no effect on the CFA rule
+      default: return register_rule(op);
+    }
+  }
+
+  // Opcodes that set one register's rule.
+  Next register_rule(std::uint8_t op) {
+    auto reg = r_.uleb();
+    switch (op) {
+      case 0x05: set_rule(reg, RegRule::offset, factored_uleb()); break;
+      case 0x06: restore_rule(reg); break;
+      case 0x07: set_rule(reg, RegRule::undefined, 0); break;
+      case 0x08: set_rule(reg, RegRule::same, 0); break;
+      case 0x09: case 0x14: r_.uleb(); set_rule(reg, RegRule::other, 0); break;  // register, val_offset
+      case 0x10: case 0x16: skip_block(); set_rule(reg, RegRule::other, 0); break;  // expression, val_expression
+      case 0x11: set_rule(reg, RegRule::offset, r_.sleb() * cie_.data_align); break;
+      case 0x15: r_.sleb(); set_rule(reg, RegRule::other, 0); break;  // val_offset_sf
+      case 0x2f: set_rule(reg, RegRule::offset, -factored_uleb()); break;  // GNU_negative_offset_extended
+      default: return Next::unsupported;  // unknown or vendor opcode: let libgcc decide
+    }
+    return Next::go_on;
+  }
+
+  // The remembered row includes the CFA rule, as in DWARF and libgcc.
+  Next remember_or_restore(bool remember) {
+    if (remember) {
+      if (depth_ == kStackDepth) return Next::unsupported;
+      remembered_[depth_++] = row_;
+    } else {
+      if (depth_ == 0) return Next::unsupported;
+      row_ = remembered_[--depth_];
+    }
+    return Next::go_on;
+  }
+
+  static constexpr int kStackDepth = 8;
+  Reader r_;
+  const Cie& cie_;
+  std::uintptr_t location_;
+  std::uintptr_t target_;
+  RowState& row_;
+  const RowState& initial_;
+  RowState remembered_[kStackDepth];
+  int depth_ = 0;
+};
+
 // Runs CFA instructions until the row that covers `target` is reached.
 bool run_program(Reader r, const Cie& cie, std::uintptr_t location, std::uintptr_t target,
                  RowState* row, const RowState& initial) {
-  constexpr int kStackDepth = 8;
-  RowState remembered[kStackDepth];
-  int depth = 0;
-  auto set_rule = [&](std::uint64_t reg, RegRule rule, std::int64_t offset) {
-    if (reg == kRegRbp) row->rbp = rule, row->rbp_offset = offset;
-    if (reg == cie.ra_register) row->ra = rule, row->ra_offset = offset;
-  };
-  auto restore_rule = [&](std::uint64_t reg) {
-    if (reg == kRegRbp) row->rbp = initial.rbp, row->rbp_offset = initial.rbp_offset;
-    if (reg == cie.ra_register) row->ra = initial.ra, row->ra_offset = initial.ra_offset;
-  };
-  auto advance = [&](std::uint64_t delta) {
-    location += delta * cie.code_align;
-    return location <= target;
-  };
-  while (r.ok && r.p < r.end) {
-    std::uint8_t op = r.fixed<std::uint8_t>();
-    std::uint8_t low = op & 0x3f;
-    switch (op >> 6) {
-      case 1: if (!advance(low)) return true; continue;
-      case 2: set_rule(low, RegRule::offset, static_cast<std::int64_t>(r.uleb()) * cie.data_align); continue;
-      case 3: restore_rule(low); continue;
-      default: break;
-    }
-    switch (op) {
-      case 0x00: break;  // nop
-      case 0x01: location = r.encoded(cie.fde_encoding); if (location > target) return true; break;
-      case 0x02: if (!advance(r.fixed<std::uint8_t>())) return true; break;
-      case 0x03: if (!advance(r.fixed<std::uint16_t>())) return true; break;
-      case 0x04: if (!advance(r.fixed<std::uint32_t>())) return true; break;
-      case 0x05: { auto reg = r.uleb(); set_rule(reg, RegRule::offset, static_cast<std::int64_t>(r.uleb()) * cie.data_align); break; }
-      case 0x06: restore_rule(r.uleb()); break;
-      case 0x07: set_rule(r.uleb(), RegRule::undefined, 0); break;
-      case 0x08: set_rule(r.uleb(), RegRule::same, 0); break;
-      case 0x09: { auto reg = r.uleb(); r.uleb(); set_rule(reg, RegRule::other, 0); break; }
-      case 0x0a:
-        if (depth == kStackDepth) return false;
-        remembered[depth++] = *row;
-        break;
-      case 0x0b: {
-        if (depth == 0) return false;
-        // The remembered row includes the CFA rule, as in DWARF and libgcc.
-        *row = remembered[--depth];
-        break;
-      }
-      case 0x0c: row->cfa_reg = static_cast<unsigned>(r.uleb()); row->cfa_offset = static_cast<std::int64_t>(r.uleb()); row->cfa_expression = false; break;
-      case 0x0d: row->cfa_reg = static_cast<unsigned>(r.uleb()); row->cfa_expression = false; break;
-      case 0x0e: row->cfa_offset = static_cast<std::int64_t>(r.uleb()); break;
-      case 0x0f: { row->cfa_expression = true; auto n = r.uleb(); if (r.need(n)) r.p += n; break; }
-      case 0x10: case 0x16: {  // expression, val_expression
-        auto reg = r.uleb();
-        auto n = r.uleb();
-        if (r.need(n)) r.p += n;
-        set_rule(reg, RegRule::other, 0);
-        break;
-      }
-      case 0x11: { auto reg = r.uleb(); set_rule(reg, RegRule::offset, r.sleb() * cie.data_align); break; }
-      case 0x12: row->cfa_reg = static_cast<unsigned>(r.uleb()); row->cfa_offset = r.sleb() * cie.data_align; row->cfa_expression = false; break;
-      case 0x13: row->cfa_offset = r.sleb() * cie.data_align; break;
-      case 0x14: { auto reg = r.uleb(); r.uleb(); set_rule(reg, RegRule::other, 0); break; }
-      case 0x15: { auto reg = r.uleb(); r.sleb(); set_rule(reg, RegRule::other, 0); break; }
-      case 0x2e: r.uleb(); break;  // GNU_args_size: no effect on the CFA rule
-      case 0x2f: { auto reg = r.uleb(); set_rule(reg, RegRule::offset, -static_cast<std::int64_t>(r.uleb()) * cie.data_align); break; }
-      default: return false;  // unknown or vendor opcode: let libgcc decide
-    }
-  }
-  return r.ok;
+  return CfaProgram(r, cie, location, target, row, initial).run();
 }
 
 bool fits_in_int8_units(std::int64_t offset, std::int8_t* out) {

@@ -13,5 +13,8 @@ namespace dbgalloc::stacks::frame_pointer_unwinder {
 // skip = 0: frames[0] is a PC in the caller. Async-signal-safe once the thread's stack
 // bounds are cached (platform::thread_stack_bounds).
 std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
+// The same walk from a live frame record above the caller's frame: frames[0] is its
+// return address.
+std::size_t capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record);
 
 }  // namespace dbgalloc::stacks::frame_pointer_unwinder

@@ -9,7 +9,9 @@
 
 #include "stacks/cached_cfi_unwinder.hpp"
 #include "stacks/cfi_unwinder.hpp"
+#include "stacks/entry_frame.hpp"
 #include "stacks/frame_pointer_unwinder.hpp"
+#include "stacks/stack_bounds.hpp"
 #include "stacks/stack_depot.hpp"
 
 namespace dbgalloc::stacks {
@@ -55,6 +57,61 @@ __attribute__((noinline)) std::size_t capture_at(std::uintptr_t* frames, std::si
   }
   no_tail_call();
   return count;
+}
+
+namespace {
+
+// dbgalloc's own frames a capture from inside it may have to drop (interpose and debug).
+constexpr std::size_t kOwnFramesMargin = 8;
+
+// The thread's entry mark when it is the frame record of the call returning to
+// `caller`, in the live stack above this frame; else 0.
+std::uintptr_t entry_record_for(std::uintptr_t caller) {
+  std::uintptr_t record = entry_record();
+  if (record == 0 || (record & 7) != 0) return 0;
+  std::uintptr_t low = 0;
+  std::uintptr_t high = 0;
+  if (!current_stack_bounds(&low, &high)) return 0;
+  if (record <= reinterpret_cast<std::uintptr_t>(&low) || record >= high || high - record < 16) return 0;
+  return reinterpret_cast<const std::uintptr_t*>(record)[1] == caller ? record : 0;
+}
+
+// Captures from here with a margin and drops the frames above `caller`.
+__attribute__((noinline)) std::size_t capture_and_cut(std::uintptr_t* frames, std::size_t max,
+                                                      std::uintptr_t caller) {
+  std::uintptr_t wide[kMaxFrames + kOwnFramesMargin];
+  std::size_t n = capture_at(wide, max + kOwnFramesMargin, 0, caller);
+  no_tail_call();
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < n && i < kOwnFramesMargin; ++i) {
+    if (wide[i] == caller) {
+      start = i;
+      break;
+    }
+  }
+  std::size_t count = n - start < max ? n - start : max;
+  __builtin_memcpy(frames, wide + start, count * sizeof(std::uintptr_t));
+  return count;
+}
+
+}  // namespace
+
+std::size_t capture_from_caller(std::uintptr_t* frames, std::size_t max, std::uintptr_t caller) {
+  if (max > kMaxFrames) max = kMaxFrames;
+  if (max == 0) return 0;
+  std::uintptr_t record = entry_record_for(caller);
+  if (record != 0) {
+    switch (current_unwinder.load(std::memory_order_relaxed)) {
+      case Unwinder::frame_pointer: return frame_pointer_unwinder::capture_from_record(frames, max, record);
+      case Unwinder::cfi_cached: {
+        std::size_t count = 0;
+        if (cached_cfi_unwinder::capture_from_record(frames, max, record, &count)) return count;
+        break;
+      }
+      case Unwinder::cfi: break;
+    }
+  }
+  return capture_and_cut(frames, max, caller);
 }
 
 __attribute__((noinline)) StackId record(std::size_t skip) {

@@ -53,6 +53,13 @@ std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
 // sites that alternate (an allocation, a free) each replay their own. Same frames.
 std::size_t capture_at(std::uintptr_t* frames, std::size_t max, std::size_t skip, std::uintptr_t site);
 
+// The program's stack at its call into dbgalloc: frames[0] is `caller`, the return
+// address into the program. When the thread's entry mark (entry_frame.hpp) is the frame
+// record of that call, the walk starts there and never unwinds dbgalloc's own frames;
+// otherwise it captures from here with a margin and drops the frames above `caller`
+// (all kept when `caller` is not among the first few).
+std::size_t capture_from_caller(std::uintptr_t* frames, std::size_t max, std::uintptr_t caller);
+
 // capture() with the configured depth, then StackDepot::insert into the process depot.
 // skip = 0 makes the first stored frame a PC in the caller of record().
 StackId record(std::size_t skip);
