@@ -43,8 +43,12 @@ class Quarantine {
   static constexpr std::size_t kInitialActive = 4096;
   // Eviction starts when a budget is exceeded and goes on until 1/kBatchFraction of
   // it is free again, so blocks leave in batches (the caller prefetches a batch's cold
-  // lines together) rather than one per free.
-  static constexpr std::size_t kBatchFraction = 64;
+  // lines together) rather than one per free. A small fraction (16 KiB of the default
+  // 64 MiB): about what a thread's batch pushes in comes out, few enough chunks for the
+  // freeing thread's heap cache to take them all and hand them out again while the
+  // check has them in the CPU cache. At 1/64 (a MiB, ~10,000 small blocks at once) the
+  // chunks overflowed the thread cache into the heap's bins and came back by refills.
+  static constexpr std::size_t kBatchFraction = 4096;
   // Frees a thread gathers before taking the lock (the most; small budgets take fewer).
   static constexpr std::size_t kBatchEntries = 128;
   // A thread's frees not yet in the ring. Only its thread writes it; push_batch empties it

@@ -52,6 +52,9 @@ void finish(Heap& heap, void* p, std::size_t* usable, const Arenas::Initializer&
   if (initializer.init != nullptr) initializer.init(p, size, initializer.context);
 }
 
+// Cached chunks given back to the arenas at a time: two full stacks (4 KiB of stack).
+constexpr std::size_t kFlushBatch = 2 * ThreadCache::kSlots;
+
 // Chunks carved for the cache at a miss besides the caller's: a few, more when small.
 std::size_t refill_count(std::size_t chunk_size) {
   std::size_t n = 4096 / chunk_size;
@@ -222,7 +225,7 @@ void Arenas::make_room(ThreadCache& cache, std::size_t chunk_size) {
 }
 
 void Arenas::flush_classes(ThreadCache& cache, bool keep_half) {
-  Chunk* batch[4 * ThreadCache::kSlots];
+  Chunk* batch[kFlushBatch];
   std::size_t count = 0;
   for (std::size_t size_class = 0; size_class < ThreadCache::kClasses; ++size_class) {
     if (count + ThreadCache::kSlots > std::size(batch)) {
@@ -235,7 +238,7 @@ void Arenas::flush_classes(ThreadCache& cache, bool keep_half) {
 }
 
 void Arenas::release_cached(Chunk** chunks, std::size_t count) {
-  Arena* owners[4 * ThreadCache::kSlots];
+  Arena* owners[kFlushBatch];
   if (count > std::size(owners)) count = std::size(owners);  // callers pass at most this
   for (std::size_t i = 0; i < count; ++i) owners[i] = owner_of(chunks[i]->payload());
   for (std::size_t i = 0; i < count; ++i) {

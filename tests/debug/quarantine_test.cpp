@@ -102,7 +102,7 @@ TEST(Quarantine, evicts_in_batches_down_to_the_low_water_mark) {
   std::vector<std::uintptr_t> out;
   std::size_t n = 0;
   while (out.empty()) push(q, ++n, 64, &out);
-  // The first push over the budget evicts a whole batch: 1/64 of the budget.
+  // The first push over the budget evicts a whole batch: 1/kBatchFraction of the budget.
   const std::size_t budget = 64 * 1024 + Quarantine::kInitialActive * sizeof(Quarantine::Entry);
   EXPECT_EQ(n, 64 * 1024 / 64 + 1);
   EXPECT_GE(out.size() * 64, budget / Quarantine::kBatchFraction);
@@ -162,12 +162,13 @@ TEST(Quarantine, a_batch_enters_in_order_and_is_emptied) {
   EXPECT_EQ(batch.count, 0u);
   EXPECT_EQ(batch.bytes, 0u);
   // 120 blocks against a budget of 100: the 20 oldest and then a batch down to the
-  // low-water mark (100 - 100 / kBatchFraction = 99 blocks).
-  ASSERT_EQ(count, 21u);
+  // low-water mark (100 - 100 / kBatchFraction blocks).
+  const std::size_t low_water = 100 - 100 / Quarantine::kBatchFraction;
+  ASSERT_EQ(count, 120u - low_water);
   for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(evicted[i].user / 16, i + 1);
   auto drained = drain(q);
-  ASSERT_EQ(drained.size(), 99u);
-  for (std::size_t i = 0; i < drained.size(); ++i) ASSERT_EQ(drained[i], 22 + i);
+  ASSERT_EQ(drained.size(), low_water);
+  for (std::size_t i = 0; i < drained.size(); ++i) ASSERT_EQ(drained[i], count + 1 + i);
 }
 
 TEST(Quarantine, no_budget_holds_nothing) {
