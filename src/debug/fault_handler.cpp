@@ -164,12 +164,10 @@ void report_guard_fault(const ucontext_t* context, std::uintptr_t address, const
   describe_access(context, &f);
   f.has_block = true;
   f.block = facts_of(record->header, record->user);
-  if (record->header.state() != State::live) {
-    f.error = ErrorClass::heap_use_after_free;
-  } else if (address < record->user) {
-    f.error = ErrorClass::heap_buffer_underflow;
-  } else {
-    f.error = ErrorClass::heap_buffer_overflow;
+  switch (classify_guard_hit(*record, address)) {
+    case GuardHit::use_after_free: f.error = ErrorClass::heap_use_after_free; break;
+    case GuardHit::underflow: f.error = ErrorClass::heap_buffer_underflow; break;
+    case GuardHit::overflow: f.error = ErrorClass::heap_buffer_overflow; break;
   }
   report::emit(f);
 }

@@ -235,4 +235,9 @@ GuardStats GuardBlocks::stats() {
   return stats;
 }
 
+GuardHit classify_guard_hit(const GuardRecord& record, std::uintptr_t address) {
+  if (record.header.state() != State::live) return GuardHit::use_after_free;
+  return address < record.user ? GuardHit::underflow : GuardHit::overflow;
+}
+
 }  // namespace dbgalloc::debug

@@ -64,6 +64,12 @@ struct GuardRecord {
   std::size_t size() const;
 };
 
+// What a fault at `address` on a guard block's pages (its record found through the
+// page map) was: any access to a block no longer live is a use after free; on a live
+// block's guard page, an underflow before its first byte or an overflow past it.
+enum class GuardHit : std::uint8_t { overflow, underflow, use_after_free };
+GuardHit classify_guard_hit(const GuardRecord& record, std::uintptr_t address);
+
 struct GuardSlab {
   pages::Span* span;        // the whole slab, leading guard page included
   std::size_t pages;        // usable pages per slot
