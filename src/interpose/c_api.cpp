@@ -60,11 +60,6 @@ void* allocate_malloc(std::size_t bytes, std::size_t alignment, std::uintptr_t c
   dbgalloc::interpose::after_allocation(p, bytes);
   return p;
 }
-
-// The return address into the program, with the exported function's frame marked for
-// the whole call so stacks start there (stacks/entry_frame.hpp; a macro: it must expand
-// in the exported function itself, inlined or not).
-#define caller_pc() DBGALLOC_ENTRY_CALLER()
 }  // namespace
 
 namespace {
@@ -83,27 +78,27 @@ DBGALLOC_BODY void* realloc_body(void* p, std::size_t bytes, std::uintptr_t call
 // carry no exception table and a cancellation unwinds through them.
 DBGALLOC_EXPORT void* malloc(std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = malloc_body(bytes, caller_pc());
+  void* p = malloc_body(bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }
 
 DBGALLOC_EXPORT void free(void* p) {
   int previous = dbgalloc::interpose::cancel::defer();
-  free_body(p, caller_pc());
+  free_body(p, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
 }
 
 DBGALLOC_EXPORT void* calloc(std::size_t count, std::size_t size) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = calloc_body(count, size, caller_pc());
+  void* p = calloc_body(count, size, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }
 
 DBGALLOC_EXPORT void* realloc(void* p, std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* moved = realloc_body(p, bytes, caller_pc());
+  void* moved = realloc_body(p, bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return moved;
 }
@@ -270,42 +265,42 @@ DBGALLOC_BODY void* pvalloc_body(std::size_t bytes, std::uintptr_t caller) noexc
 
 DBGALLOC_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* moved = reallocarray_body(p, count, size, caller_pc());
+  void* moved = reallocarray_body(p, count, size, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return moved;
 }
 
 DBGALLOC_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  int result = posix_memalign_body(out, alignment, bytes, caller_pc());
+  int result = posix_memalign_body(out, alignment, bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return result;
 }
 
 DBGALLOC_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = aligned_alloc_body(alignment, bytes, caller_pc());
+  void* p = aligned_alloc_body(alignment, bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }
 
 DBGALLOC_EXPORT void* memalign(std::size_t alignment, std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = memalign_body(alignment, bytes, caller_pc());
+  void* p = memalign_body(alignment, bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }
 
 DBGALLOC_EXPORT void* valloc(std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = valloc_body(bytes, caller_pc());
+  void* p = valloc_body(bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }
 
 DBGALLOC_EXPORT void* pvalloc(std::size_t bytes) {
   int previous = dbgalloc::interpose::cancel::defer();
-  void* p = pvalloc_body(bytes, caller_pc());
+  void* p = pvalloc_body(bytes, DBGALLOC_ENTRY_CALLER());
   dbgalloc::interpose::cancel::restore(previous);
   return p;
 }

@@ -15,9 +15,6 @@
 #include "stacks/entry_frame.hpp"
 
 #define DBGALLOC_CXX_EXPORT __attribute__((visibility("default")))
-// The return address into the program: recorded stacks start there, from the exported
-// operator's frame, marked for the whole call (stacks/entry_frame.hpp).
-#define DBGALLOC_CALLER DBGALLOC_ENTRY_CALLER()
 
 namespace internal_heap = dbgalloc::interpose::internal_heap;
 namespace signal_heap = dbgalloc::interpose::signal_heap;
@@ -107,44 +104,66 @@ inline void release(void* p, Kind kind, std::size_t sized, bool aligned, std::ui
 std::size_t align_of(std::align_val_t alignment) { return static_cast<std::size_t>(alignment); }
 }  // namespace
 
-DBGALLOC_CXX_EXPORT void* operator new(std::size_t n) { return allocate_or_throw(n, 0, Kind::new_scalar, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n) { return allocate_or_throw(n, 0, Kind::new_array, DBGALLOC_CALLER); }
+// Each passes DBGALLOC_ENTRY_CALLER() (stacks/entry_frame.hpp), the one macro for the
+// caller's address: the return address into the program, this frame marked for the call.
+DBGALLOC_CXX_EXPORT void* operator new(std::size_t n) {
+  return allocate_or_throw(n, 0, Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n) {
+  return allocate_or_throw(n, 0, Kind::new_array, DBGALLOC_ENTRY_CALLER());
+}
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, 0, Kind::new_scalar, DBGALLOC_CALLER);
+  return allocate_nothrow(n, 0, Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, 0, Kind::new_array, DBGALLOC_CALLER);
+  return allocate_nothrow(n, 0, Kind::new_array, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_scalar, DBGALLOC_CALLER);
+  return allocate_or_throw(n, align_of(a), Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_array, DBGALLOC_CALLER);
+  return allocate_or_throw(n, align_of(a), Kind::new_array, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, align_of(a), Kind::new_scalar, DBGALLOC_CALLER);
+  return allocate_nothrow(n, align_of(a), Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocate_nothrow(n, align_of(a), Kind::new_array, DBGALLOC_CALLER);
+  return allocate_nothrow(n, align_of(a), Kind::new_array, DBGALLOC_ENTRY_CALLER());
 }
 
-DBGALLOC_CXX_EXPORT void operator delete(void* p) noexcept { release(p, Kind::new_scalar, 0, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p) noexcept { release(p, Kind::new_array, 0, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_scalar, 0, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p, Kind::new_array, 0, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n) noexcept { release(p, Kind::new_scalar, n, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n) noexcept { release(p, Kind::new_array, n, false, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t) noexcept { release(p, Kind::new_scalar, 0, true, DBGALLOC_CALLER); }
-DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { release(p, Kind::new_array, 0, true, DBGALLOC_CALLER); }
+DBGALLOC_CXX_EXPORT void operator delete(void* p) noexcept {
+  release(p, Kind::new_scalar, 0, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete[](void* p) noexcept {
+  release(p, Kind::new_array, 0, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
+  release(p, Kind::new_scalar, 0, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  release(p, Kind::new_array, 0, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n) noexcept {
+  release(p, Kind::new_scalar, n, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n) noexcept {
+  release(p, Kind::new_array, n, false, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t) noexcept {
+  release(p, Kind::new_scalar, 0, true, DBGALLOC_ENTRY_CALLER());
+}
+DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept {
+  release(p, Kind::new_array, 0, true, DBGALLOC_ENTRY_CALLER());
+}
 DBGALLOC_CXX_EXPORT void operator delete(void* p, std::size_t n, std::align_val_t) noexcept {
-  release(p, Kind::new_scalar, n, true, DBGALLOC_CALLER);
+  release(p, Kind::new_scalar, n, true, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::size_t n, std::align_val_t) noexcept {
-  release(p, Kind::new_array, n, true, DBGALLOC_CALLER);
+  release(p, Kind::new_array, n, true, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, Kind::new_scalar, 0, true, DBGALLOC_CALLER);
+  release(p, Kind::new_scalar, 0, true, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, Kind::new_array, 0, true, DBGALLOC_CALLER);
+  release(p, Kind::new_array, 0, true, DBGALLOC_ENTRY_CALLER());
 }

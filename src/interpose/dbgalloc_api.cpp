@@ -8,6 +8,7 @@
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
 #include "report/report.hpp"
+#include "stacks/entry_frame.hpp"
 
 DBGALLOC_EXPORT int dbgalloc_get_stats(struct dbgalloc_stats* out) {
   dbgalloc::interpose::ensure_started();
@@ -17,7 +18,7 @@ DBGALLOC_EXPORT int dbgalloc_get_stats(struct dbgalloc_stats* out) {
 
 DBGALLOC_EXPORT int dbgalloc_check_heap(void) {
   dbgalloc::interpose::ensure_started();
-  return dbgalloc::debug::check_all("dbgalloc_check_heap", reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))) == 0 ? 0 : 1;
+  return dbgalloc::debug::check_all("dbgalloc_check_heap", DBGALLOC_ENTRY_CALLER()) == 0 ? 0 : 1;
 }
 
 DBGALLOC_EXPORT void dbgalloc_print_stats(void) {

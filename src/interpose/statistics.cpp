@@ -51,8 +51,8 @@ void print() {
       .dec(stats.allocations).text(" allocations, ").dec(stats.frees).text(" frees, ")
       .dec(stats.heap.live_chunks).text(" blocks live (").bytes(stats.heap.in_use_bytes).text("), peak ")
       .bytes(stats.heap.peak_in_use_bytes).text(" in use, ").bytes(page_stats.peak_mapped_bytes)
-      .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (").bytes(debug_stats.quarantined_bytes)
-      .text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks (").dec(debug_stats.guard_fallbacks)
+      .text(" mapped at peak, ").dec(debug_stats.quarantined_blocks).text(" blocks (")
+      .bytes(debug_stats.quarantined_bytes).text(") in quarantine, ").dec(debug_stats.guard_blocks).text(" guard blocks (").dec(debug_stats.guard_fallbacks)
       .text(" fallbacks to canaries, ").dec(debug_stats.guard_slabs).text(" slabs), ").dec(report::error_count())
       .text(" errors\n");
   stacks::DepotStats depot = stacks::depot_stats();
