@@ -393,10 +393,9 @@ __attribute__((noinline)) std::size_t capture_keyed(std::uintptr_t* frames, std:
   return count;
 }
 
-bool capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record, std::size_t* count) {
-  std::uintptr_t low = 0;
-  std::uintptr_t high = 0;
-  if (max == 0 || !current_stack_bounds(&low, &high)) return false;
+bool capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record, std::uintptr_t high,
+                         std::size_t* count) {
+  if (max == 0) return false;
   WalkState start = state_at_record(record);
   if (walk(start, high, tls_trails[trail_index(start.pc)], frames, max, 0, count)) return true;
   fallbacks.fetch_add(1, std::memory_order_relaxed);

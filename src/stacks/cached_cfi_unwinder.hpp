@@ -41,10 +41,12 @@ std::size_t capture(std::uintptr_t* frames, std::size_t max, std::size_t skip);
 // program's return address, so allocations and frees each replay their own last walk).
 std::size_t capture_keyed(std::uintptr_t* frames, std::size_t max, std::size_t skip, std::uintptr_t key);
 // Walks from a live frame record { saved rbp, return address } above the caller's frame
-// (the one an entry point marked, entry_frame.hpp): frames[0] is its return address, and
-// the trail is the one kept for that address. False when the rules cannot finish the
-// walk (the caller then falls back to _Unwind_Backtrace itself).
-bool capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record, std::size_t* count);
+// (the one an entry point marked, entry_frame.hpp), in the thread's stack that ends at
+// `high`: frames[0] is its return address, and the trail is the one kept for that
+// address. False when the rules cannot finish the walk (the caller then falls back to
+// _Unwind_Backtrace itself).
+bool capture_from_record(std::uintptr_t* frames, std::size_t max, std::uintptr_t record, std::uintptr_t high,
+                         std::size_t* count);
 
 struct Stats {
   std::uint64_t rules_cached;  // distinct PCs in the table

@@ -18,16 +18,26 @@ std::uint64_t mix(std::uint64_t h) {
   h ^= h >> 33;
   return h;
 }
+
+std::uint64_t lane_step(std::uint64_t h, std::uintptr_t frame) {
+  h ^= frame;
+  h *= 0x100000001b3ull;
+  return (h << 29) | (h >> 35);
+}
 }  // namespace
 
+// Two lanes (even and odd frames) halve the chain of dependent multiplies: every
+// capture in malloc and free hashes its frames.
 std::uint64_t StackDepot::hash_frames(const std::uintptr_t* frames, std::size_t count) {
-  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ count;
-  for (std::size_t i = 0; i < count; ++i) {
-    h ^= frames[i];
-    h *= 0x100000001b3ull;
-    h = (h << 29) | (h >> 35);
+  std::uint64_t even = 0x9e3779b97f4a7c15ull ^ count;
+  std::uint64_t odd = 0xc2b2ae3d27d4eb4full;
+  std::size_t i = 0;
+  for (; i + 1 < count; i += 2) {
+    even = lane_step(even, frames[i]);
+    odd = lane_step(odd, frames[i + 1]);
   }
-  return mix(h);
+  if (i < count) even = lane_step(even, frames[i]);
+  return mix(even ^ ((odd << 31) | (odd >> 33)));
 }
 
 // `base` points at the slot table; the salt sits just before it.

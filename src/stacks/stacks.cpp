@@ -65,14 +65,11 @@ namespace {
 constexpr std::size_t kOwnFramesMargin = 8;
 
 // The thread's entry mark when it is the frame record of the call returning to
-// `caller`, in the live stack above this frame; else 0.
-std::uintptr_t entry_record_for(std::uintptr_t caller) {
+// `caller`, in the live stack above this frame (`high`: the stack's end); else 0.
+std::uintptr_t entry_record_for(std::uintptr_t caller, std::uintptr_t high) {
   std::uintptr_t record = entry_record();
   if (record == 0 || (record & 7) != 0) return 0;
-  std::uintptr_t low = 0;
-  std::uintptr_t high = 0;
-  if (!current_stack_bounds(&low, &high)) return 0;
-  if (record <= reinterpret_cast<std::uintptr_t>(&low) || record >= high || high - record < 16) return 0;
+  if (record <= reinterpret_cast<std::uintptr_t>(&record) || record >= high || high - record < 16) return 0;
   return reinterpret_cast<const std::uintptr_t*>(record)[1] == caller ? record : 0;
 }
 
@@ -99,13 +96,15 @@ __attribute__((noinline)) std::size_t capture_and_cut(std::uintptr_t* frames, st
 std::size_t capture_from_caller(std::uintptr_t* frames, std::size_t max, std::uintptr_t caller) {
   if (max > kMaxFrames) max = kMaxFrames;
   if (max == 0) return 0;
-  std::uintptr_t record = entry_record_for(caller);
+  std::uintptr_t low = 0;
+  std::uintptr_t high = 0;
+  std::uintptr_t record = current_stack_bounds(&low, &high) ? entry_record_for(caller, high) : 0;
   if (record != 0) {
     switch (current_unwinder.load(std::memory_order_relaxed)) {
       case Unwinder::frame_pointer: return frame_pointer_unwinder::capture_from_record(frames, max, record);
       case Unwinder::cfi_cached: {
         std::size_t count = 0;
-        if (cached_cfi_unwinder::capture_from_record(frames, max, record, &count)) return count;
+        if (cached_cfi_unwinder::capture_from_record(frames, max, record, high, &count)) return count;
         break;
       }
       case Unwinder::cfi: break;
