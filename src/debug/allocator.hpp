@@ -41,6 +41,12 @@ std::size_t usable_size(const void* p);
 // invariants; reports each problem. Returns the number found. `caller` (0: none) is
 // the program's call to the check, the stack shown with each finding.
 std::size_t check_all(const char* operation, std::uintptr_t caller);
+// check_all at exit. In a forked child it reads only the blocks on pages the child may
+// have written since the fork (heap::Heap::walk_written): the pages it still shares
+// hold what the parent holds, and the parent checks them at its own exit.
+std::size_t check_at_exit();
+// Called in a forked child: exit-time walks may then read only what it wrote.
+void note_forked_child();
 // Which guard-page mechanism is in use (chosen by configure), as a line of text.
 const char* guard_mechanism();
 // True when p lies in a guard block's span or slot.
@@ -83,6 +89,10 @@ using BlockVisitor = void (*)(const BlockView& block, void* context);
 // Every live block the program owns (dbgalloc's internal blocks excluded), guard blocks
 // included. Runs with allocator locks held: the visitor must not allocate or free.
 void for_each_live_block(BlockVisitor visit, void* context);
+// In a forked child: for_each_live_block narrowed to the blocks on pages the child may
+// have written since the fork (every block it allocated: it wrote the header), guard
+// blocks all. False, nothing visited, elsewhere or when pagemap cannot tell.
+bool for_each_written_live_block(BlockVisitor visit, void* context);
 // Marks the live block starting at p as not a leak; false when p is not one.
 bool ignore_for_leaks(const void* p);
 // Marks every block live now as not a leak (a test listener's baseline); returns how

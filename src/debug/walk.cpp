@@ -1,6 +1,6 @@
 // Walks over every block: the heap check (canaries of live blocks, fills of
 // quarantined ones, heap invariants) and the live-block enumeration the leak scanner
-// uses. Walks run under the arena locks, so they only read and collect; reports are
+// uses; in a forked child at exit, only over the pages it wrote (allocator.hpp). Walks run under the arena locks, so they only read and collect; reports are
 // made after the locks are released.
 #include <cstring>
 
@@ -10,7 +10,11 @@
 #include "debug/internal.hpp"
 #include "debug/locate.hpp"
 #include "heap/arenas.hpp"
+#include "options/options.hpp"
+#include "platform/format.hpp"
 #include "platform/lock.hpp"
+#include "platform/platform.hpp"
+#include "platform/populated_pages.hpp"
 #include "report/report.hpp"
 
 namespace dbgalloc::debug {
@@ -71,7 +75,19 @@ void repair(const Problem& problem) {
   }
 }
 
-std::size_t check_all(const char* operation, std::uintptr_t caller) {
+namespace {
+bool forked_child = false;
+
+// Reads pagemap for a forked child's written-page walks; false (closed) when there is
+// nothing to narrow: not a forked child, or pagemap cannot tell written pages apart.
+bool open_written_pages(platform::PopulatedPages& pages) {
+  if (!forked_child || !pages.open()) return false;
+  if (pages.written_pages_known()) return true;
+  pages.close();
+  return false;
+}
+
+std::size_t check_blocks(const char* operation, std::uintptr_t caller, bool written_only) {
   if (!canaries_on()) {
     heap::CheckResult result = heap::arenas().check();
     if (!result.ok) report::header_corruption(result.address, operation, stacks::kNoStack);
@@ -81,7 +97,11 @@ std::size_t check_all(const char* operation, std::uintptr_t caller) {
   static platform::Lock check_lock;
   platform::LockGuard serial(check_lock);
   scan = CheckScan();
-  heap::arenas().walk_live(scan_block, &scan);
+  platform::PopulatedPages pages;
+  heap::CheckResult result;
+  bool narrowed = written_only && open_written_pages(pages);
+  if (narrowed) result = heap::arenas().walk_written(pages, scan_block, &scan);
+  else heap::arenas().walk_live(scan_block, &scan);
   guard_blocks().for_each([](GuardRecord& record) {
     if (record.header.state() != State::live) return;
     Located block{&record.header, record.user, &record};
@@ -112,13 +132,27 @@ std::size_t check_all(const char* operation, std::uintptr_t caller) {
     ++found;
   }
   found += scan.more;
-  heap::CheckResult result = heap::arenas().check();
+  if (!narrowed) result = heap::arenas().check();
+  if (narrowed && options::current().verbosity >= 2) {
+    platform::StackText<256> note;
+    note.text("dbgalloc: exit check of a forked child: the chunks on ").bytes(pages.written_bytes())
+        .text(" of pages written since the fork, of ").bytes(pages.pages_read() * platform::page_size())
+        .text(" of heap segments\n");
+    note.flush();
+  }
   if (!result.ok) {
     report::header_corruption(result.address, result.problem, here);
     ++found;
   }
   return found;
 }
+}  // namespace
+
+std::size_t check_all(const char* operation, std::uintptr_t caller) { return check_blocks(operation, caller, false); }
+
+std::size_t check_at_exit() { return check_blocks("exit check", 0, true); }
+
+void note_forked_child() { forked_child = true; }
 
 namespace {
 struct LiveWalk {
@@ -148,6 +182,17 @@ void for_each_live_block(BlockVisitor visit, void* context) {
   guard_blocks().for_each([&walk](GuardRecord& record) {
     if (record.header.state() == State::live) walk.visit(view_of(record.header, record.user, record.user), walk.context);
   });
+}
+
+bool for_each_written_live_block(BlockVisitor visit, void* context) {
+  platform::PopulatedPages pages;
+  if (!canaries_on() || !open_written_pages(pages)) return false;
+  LiveWalk walk{visit, context};
+  if (!heap::arenas().walk_written(pages, visit_chunk, &walk).ok) return false;  // damaged: the caller walks all
+  guard_blocks().for_each([&walk](GuardRecord& record) {
+    if (record.header.state() == State::live) walk.visit(view_of(record.header, record.user, record.user), walk.context);
+  });
+  return true;
 }
 
 bool ignore_for_leaks(const void* p) {

@@ -316,6 +316,19 @@ CheckResult Arenas::check() {
     CheckResult result = arena.heap.check();
     if (!result.ok) return result;
   }
+  return check_caches();
+}
+
+CheckResult Arenas::walk_written(platform::PopulatedPages& pages, Heap::Visitor visit, void* context) {
+  for (Arena& arena : arenas_) {
+    platform::LockGuard guard(arena.lock);
+    CheckResult result = arena.heap.walk_written(pages, visit, context);
+    if (!result.ok) return result;
+  }
+  return check_caches();
+}
+
+CheckResult Arenas::check_caches() {
   // Only the calling thread's cache can be read entry by entry: the others change
   // under us. Theirs report damage they met when taking an entry.
   if (ThreadCache* cache = ThreadCache::current()) {

@@ -66,6 +66,9 @@ class Arenas {
   // Every arena's heap, then the calling thread's cache entry by entry, and whether
   // any cache met a damaged entry.
   CheckResult check();
+  // check() narrowed for a forked child: Heap::walk_written in every arena (each locked
+  // while walked; visit as walk_live), then the thread caches as check() does.
+  CheckResult walk_written(platform::PopulatedPages& pages, Heap::Visitor visit, void* context);
   // Heap::check_around in the arena owning address (sound when none does).
   CheckResult check_around(const void* address);
   ArenaStats stats();
@@ -92,6 +95,7 @@ class Arenas {
     std::uint64_t frees = 0;
   };
   Arena& mine();
+  CheckResult check_caches();
   Arena* owner_of(const void* p);
   Arena* arena_of(const pages::Span* span);
   void* allocate_and_refill(ThreadCache& cache, std::size_t chunk_size, std::size_t* usable,

@@ -42,6 +42,25 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_bins(std::size_t* free_count) const
   return CheckResult{};
 }
 
+// A chunk's own head, where the tiling says a chunk starts.
+DBGALLOC_NO_COVERAGE CheckResult Heap::check_head(const Chunk* c, std::uintptr_t fence) const {
+  if (!c->head_intact()) return fail("chunk header fails its integrity check", c->address());
+  std::size_t size = c->size();
+  if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
+  if (c->direct()) return fail("direct flag inside a segment", c->address());
+  if (c->address() + size > fence) return fail("chunk runs past its segment", c->address());
+  return CheckResult{};
+}
+
+// A direct block's header: its chunk head and the offset from its span's base.
+DBGALLOC_NO_COVERAGE CheckResult Heap::check_direct(const pages::Span* span) const {
+  auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
+  if (!c->head_intact() || !c->prev_intact() || !c->direct() || !c->in_use() ||
+      c->prev() != span->owner_data - kHeaderSize)
+    return fail("direct block header overwritten", c->address());
+  return CheckResult{};
+}
+
 DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
   std::size_t walked_free = 0;
   std::size_t walked_free_bytes = 0;
@@ -57,11 +76,8 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
     if (!c->prev_in_use()) return fail("first chunk of a segment lacks PINUSE", c->address());
     bool previous_free = false;
     while (c->address() != fence) {
-      if (!c->head_intact()) return fail("chunk header fails its integrity check", c->address());
+      if (CheckResult head = check_head(c, fence); !head.ok) return head;
       std::size_t size = c->size();
-      if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
-      if (c->direct()) return fail("direct flag inside a segment", c->address());
-      if (c->address() + size > fence) return fail("chunk runs past its segment", c->address());
       Chunk* next = c->after();
       if (c->in_use() != next->prev_in_use()) return fail("PINUSE of next chunk disagrees", next->address());
       if (c->in_use()) {
@@ -85,10 +101,7 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check() const {
   for (pages::Span* span = direct_; span != nullptr; span = span->list_next) {
     if (span->owner != this || span->kind != pages::SpanKind::direct)
       return fail("direct list holds a foreign span", span->base);
-    auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
-    if (!c->head_intact() || !c->prev_intact() || !c->direct() || !c->in_use() ||
-        c->prev() != span->owner_data - kHeaderSize)
-      return fail("direct block header overwritten", c->address());
+    if (CheckResult head = check_direct(span); !head.ok) return head;
     in_use += span->size;
     ++live;
   }
@@ -152,13 +165,7 @@ DBGALLOC_NO_COVERAGE Chunk* Heap::chunk_from_header(const pages::Span* span, std
 DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) const {
   pages::Span* span = pages::page_allocator().span_of(address);
   if (span == nullptr || span->owner != this) return CheckResult{};  // not ours (any more)
-  if (span->kind == pages::SpanKind::direct) {
-    auto* c = reinterpret_cast<Chunk*>(span->base + span->owner_data - kHeaderSize);
-    if (!c->head_intact() || !c->prev_intact() || !c->direct() || !c->in_use() ||
-        c->prev() != span->owner_data - kHeaderSize)
-      return fail("direct block header overwritten", c->address());
-    return CheckResult{};
-  }
+  if (span->kind == pages::SpanKind::direct) return check_direct(span);
   if (span->kind != pages::SpanKind::heap_segment) return fail("span of an unexpected kind", span->base);
   std::uintptr_t fence = fence_address(span);
   Chunk* c = chunk_from_header(span, address);
@@ -171,11 +178,8 @@ DBGALLOC_NO_COVERAGE CheckResult Heap::check_around(std::uintptr_t address) cons
         if (!c->head_intact() || !c->in_use() || c->size() != 0) return fail("segment fence overwritten", c->address());
         return CheckResult{};  // the address lies in the segment record or the fence
       }
-      if (!c->head_intact()) return fail("chunk header fails its integrity check", c->address());
+      if (CheckResult head = check_head(c, fence); !head.ok) return head;
       std::size_t size = c->size();
-      if (size < kMinChunk || size % kAlignment != 0) return fail("chunk size is invalid", c->address());
-      if (c->direct()) return fail("direct flag inside a segment", c->address());
-      if (c->address() + size > fence) return fail("chunk runs past its segment", c->address());
       if (c->in_use() != c->after()->prev_in_use()) return fail("PINUSE of next chunk disagrees", c->after()->address());
       if (address < c->address() + size) break;
       c = c->after();

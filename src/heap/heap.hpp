@@ -51,6 +51,10 @@
 
 #include "pages/pages.hpp"
 
+namespace dbgalloc::platform {
+class PopulatedPages;
+}
+
 namespace dbgalloc::heap {
 
 struct HeapStats {
@@ -131,6 +135,13 @@ class Heap {
   void* find_live_block_containing(std::uintptr_t address) const;
 
   CheckResult check() const;
+  // walk_live and check() narrowed, for a forked child, to the chunks that overlap a
+  // page it may have written since the fork (pages.for_each_written_run), found without
+  // walking each segment from its start (written_walk.cpp); direct blocks all. Checks
+  // those chunks as check() does and their free neighbours' bin links, but not the
+  // heap's totals nor the bins as a whole: the pages left out are the parent's, which
+  // checks them. Stops at the first failure.
+  CheckResult walk_written(platform::PopulatedPages& pages, Visitor visit, void* context) const;
   // check() narrowed to the chunk holding `address` and its two neighbours (plus the
   // segment's tiling up to it): cheap enough to run after every operation in fuzzers,
   // with check() every so often. A sound answer for an address not in this heap.
@@ -182,6 +193,13 @@ class Heap {
   CheckResult check_bins(std::size_t* free_count) const;
   bool linked_free(Chunk* chunk) const;
   Chunk* chunk_from_header(const pages::Span* span, std::uintptr_t address) const;
+  CheckResult check_head(const Chunk* chunk, std::uintptr_t fence) const;
+  CheckResult check_direct(const pages::Span* span) const;
+  bool genuine_start(const pages::Span* span, Chunk* chunk) const;
+  Chunk* start_covering(const pages::Span* span, std::uintptr_t address, Chunk* floor) const;
+  CheckResult check_walked_chunk(const pages::Span* span, Chunk* chunk) const;
+  CheckResult walk_written_run(const pages::Span* span, std::uintptr_t begin, std::uintptr_t end, Chunk** cursor,
+                               Visitor visit, void* context) const;
 
   // Each bin's sentinel is a chunk-shaped record accessed only as a Chunk, so list
   // code has no empty-list special cases (dlmalloc's trick, without type punning).

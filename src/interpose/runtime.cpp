@@ -44,6 +44,7 @@ void after_fork_child() {
   stacks::reset_symbolizer_after_fork();
   platform::forget_thread_id();
   debug::reset_after_fork();
+  debug::note_forked_child();
   leaks::leak_check_note_fork_child();
 }
 }  // namespace
@@ -150,7 +151,7 @@ __attribute__((constructor(101))) void on_load() {
 __attribute__((destructor(101))) void on_unload() {
   if (stepped_aside()) return;
   // Corruption sweep: every live block's canaries, every quarantined block's fill.
-  debug::check_all("exit check", 0);
+  debug::check_at_exit();
   std::size_t leaks = dbgalloc::leaks::leak_check_at_exit();  // honours detect_leaks
   if (options::current().print_stats) statistics::print();
   // Reports made while carrying on (halt_on_error=0) still fail the run, as do leaks,

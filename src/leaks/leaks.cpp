@@ -119,14 +119,17 @@ bool holds_reportable_block() {
     platform::for_each_thread_id([](int tid, void* context) { static_cast<Search*>(context)->tids.push(tid); },
                                  &search);
   }
-  debug::for_each_live_block(
-      [](const debug::BlockView& view, void* context) {
-        auto* search = static_cast<Search*>(context);
-        if (search->found || view.ignored) return;
-        Block block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, false, -1};
-        search->found = owned_by_this_process(block, search->tids, search->pid);
-      },
-      &search);
+  auto visit = [](const debug::BlockView& view, void* context) {
+    auto* search = static_cast<Search*>(context);
+    if (search->found || view.ignored) return;
+    Block block{view.user, view.size, view.alloc_stack, view.alloc_thread, Reach::unreached, false, -1, view.begin};
+    search->found = owned_by_this_process(block, search->tids, search->pid);
+  };
+  // A child's own blocks lie on pages it wrote (their headers): the inherited heap on
+  // the pages it shares with its parent need not be read.
+  if (forked_child_pid != search.pid || !debug::for_each_written_live_block(visit, &search)) {
+    debug::for_each_live_block(visit, &search);
+  }
   return search.found;
 }
 

@@ -22,6 +22,9 @@ bool PopulatedPages::open() {
         (probe & kPresent) == 0) {
       close();
     }
+    // The stack page just written is this process's own: a kernel that does not
+    // mark it exclusive marks no page (the written-page walks then read everything).
+    exclusive_known_ = fd_ >= 0 && (probe & kExclusive) != 0;
   }
   errno = saved;
   return fd_ >= 0;
@@ -30,6 +33,7 @@ bool PopulatedPages::open() {
 void PopulatedPages::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  exclusive_known_ = false;
 }
 
 std::uintptr_t PopulatedPages::page_bytes() { return page_size(); }
@@ -47,6 +51,7 @@ bool PopulatedPages::read(std::uintptr_t first_page, std::size_t count, std::uin
   }
   errno = saved;
   if (got != want) return false;
+  pages_read_ += count;
   for (std::size_t i = 0; i < count; ++i) {
     if ((out[i] & (kPresent | kSwapped)) == 0) skipped_ += page_bytes();
   }
