@@ -6,7 +6,8 @@ a file of the including file's own layer or of a layer below it. The order is th
 layers table of ROOT/docs/design.md (bottom row first), the one place it is written;
 each row names its folder (`src/debug/`, `include/dbgalloc/`). An include that names no
 layer's folder, and a folder of src/ that is not in the table, fail too, so a new layer
-is placed in the table before it is used.
+is placed in the table before it is used. A layer's `internal.hpp` (what its own units
+share: debug/internal.hpp) is included from that layer only.
 
 Before scanning, it checks itself on a planted tree with one include from a lower layer
 to a higher one, so a checker that finds nothing fails.
@@ -83,6 +84,8 @@ def check(root, layers):
                         elif target > own:
                             problems.append(f'{where}: {layers[own][0]} may not include {layers[target][0]}, '
                                             f'a layer above it')
+                        elif target != own and os.path.basename(match.group(1)) == 'internal.hpp':
+                            problems.append(f'{where}: {layers[target][0]}\'s internal.hpp is for its own files')
     return problems
 
 
@@ -107,6 +110,8 @@ def self_test():
         'include/pub/pub.h': '#pragma once\n',
         'src/low/low.hpp': '#pragma once\n#include "pub/pub.h"\n#include "low/other.hpp"\n',
         'src/low/other.hpp': '#pragma once\n',
+        'src/low/internal.hpp': '#pragma once\n',
+        'src/low/low.cpp': '#include "low/internal.hpp"\n',
         'src/high/high.cpp': '#include "low/low.hpp"\n#include "high/high.hpp"\n#include <vector>\n',
         'src/high/high.hpp': '#pragma once\n',
     }
@@ -118,11 +123,13 @@ def self_test():
         assert clean == [], f'self-test: downward includes reported: {clean}'
     bad = dict(files)
     bad['src/low/low.cpp'] = '// a comment\n#include "high/high.hpp"\n'
+    bad['src/high/peek.cpp'] = '#include "low/internal.hpp"\n'
     bad['src/extra/x.cpp'] = '#include "nowhere.hpp"\n'
     with tempfile.TemporaryDirectory() as root:
         plant(root, bad, table)
         found = check(root, read_layers(os.path.join(root, 'docs', 'design.md')))
         expected = ['src/extra/: not in the layers table of docs/design.md',
+                    'src/high/peek.cpp:1: #include "low/internal.hpp": low\'s internal.hpp is for its own files',
                     'src/low/low.cpp:2: #include "high/high.hpp": low may not include high, a layer above it']
         assert found == expected, f'self-test: expected {expected}, found {found}'
 
@@ -138,7 +145,7 @@ def main():
         print(problem)
     order = ' < '.join(name for name, _ in layers)
     if problems:
-        print(f'{len(problems)} include(s) against the layer order {order}')
+        print(f'{len(problems)} problem(s) with the layers, whose order is {order}')
         return 1
     print(f'every include points down the layer order {order}')
     return 0
