@@ -2,7 +2,7 @@
 class's report (tests/report/triage, tests/sarif): which program, which case, which
 options, which class it reports."""
 
-BUG_CASES = [  # tests/debug/bug_cases: (case, options, class)
+BUG_CASES = [  # tests/report/bug_cases: (case, options, class)
     ("overflow_at_free", "", "heap-buffer-overflow"),
     ("underflow_at_free", "", "heap-buffer-underflow"),
     ("overflow_at_realloc", "", "heap-buffer-overflow"),
