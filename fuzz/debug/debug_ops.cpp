@@ -101,9 +101,9 @@ void configure_once() {
   options.halt_on_error = false;
   options.quarantine_mb = 1;
   options.malloc_stack_depth = 4;
-  options.unwinder_kind = 0;  // frame pointers: the harness is built with them
-  options.guard_mode = dbgalloc::options::GuardMode::sample;
-  options.guard_sample_rate = 8;
+  options.unwinder = dbgalloc::options::unwinder_choice::frame_pointer;  // the harness is built with them
+  options.guard = dbgalloc::options::guard_choice::sample;
+  options.guard_argument = 8;
   // Default-mode guard blocks (guard regions only) from 12 KiB, so inputs reach them.
   options.guard_large_size = 12288;
   dbgalloc::options::set_current(options);

@@ -66,8 +66,8 @@ void configure_once() {
   options.halt_on_error = false;
   options.malloc_stack_depth = 0;
   options.quarantine_mb = 2048;  // one input frees at most ~400 MiB: nothing is evicted
-  options.guard_mode = dbgalloc::options::GuardMode::sample;
-  options.guard_sample_rate = 4;
+  options.guard = dbgalloc::options::guard_choice::sample;
+  options.guard_argument = 4;
   dbgalloc::options::set_current(options);
   dbgalloc::debug::configure(options);
   dbgalloc::report::set_finding_callback(on_finding);

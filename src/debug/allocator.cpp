@@ -32,7 +32,7 @@ struct Config {
   std::size_t max_malloc_fill = 4096;
   std::uint8_t free_fill = 0xfd;
   std::size_t max_free_fill = 4096;
-  options::GuardMode guard_mode = options::GuardMode::none;
+  options::guard_choice guard_mode = options::guard_choice::none;
   long long guard_sample_rate = 0;
   bool guard_left = false;
   bool guard_random = false;
@@ -84,9 +84,9 @@ bool want_guard(std::size_t bytes) {
   // Blocks that span whole pages anyway: on guard regions a slot costs what a mapping of
   // their own did, and overreads and reads after free fault.
   if (config.guard_large > 0 && bytes >= config.guard_large && guards.guard_regions()) return true;
-  if (config.guard_mode == options::GuardMode::none) return false;
+  if (config.guard_mode == options::guard_choice::none) return false;
   if (bytes < config.guard_min || bytes > config.guard_max) return false;
-  if (config.guard_mode == options::GuardMode::all) return true;
+  if (config.guard_mode == options::guard_choice::all) return true;
   // One in N on average, at random intervals, as GWP-ASan samples.
   if (tls_guard_countdown < 0) tls_guard_countdown = static_cast<long long>(next_random() % (2 * config.guard_sample_rate));
   if (tls_guard_countdown-- > 0) return false;
@@ -369,6 +369,14 @@ void maybe_check_everything() {
   check_all("periodic heap check", 0);
 }
 
+stacks::Unwinder unwinder_of(options::unwinder_choice choice) {
+  switch (choice) {
+    case options::unwinder_choice::frame_pointer: return stacks::Unwinder::frame_pointer;
+    case options::unwinder_choice::cfi: return stacks::Unwinder::cfi;
+    case options::unwinder_choice::cfi_cached: break;
+  }
+  return stacks::Unwinder::cfi_cached;
+}
 }  // namespace
 
 void configure(const options::Options& o) {
@@ -377,10 +385,11 @@ void configure(const options::Options& o) {
   config.max_malloc_fill = static_cast<std::size_t>(o.max_malloc_fill_size);
   config.free_fill = static_cast<std::uint8_t>(o.free_fill);
   config.max_free_fill = static_cast<std::size_t>(o.max_free_fill_size);
-  config.guard_mode = o.guard_mode;
-  config.guard_sample_rate = o.guard_sample_rate;
-  config.guard_left = o.guard_left;
-  config.guard_random = o.guard_random;
+  bool every_block = o.guard == options::guard_choice::sample && o.guard_argument == 1;  // sample:1
+  config.guard_mode = every_block ? options::guard_choice::all : o.guard;
+  config.guard_sample_rate = o.guard_argument;
+  config.guard_left = o.guard_side == options::guard_side_choice::left;
+  config.guard_random = o.guard_side == options::guard_side_choice::random;
   config.guard_alignment = static_cast<std::size_t>(o.guard_alignment);
   config.guard_large = static_cast<std::size_t>(o.guard_large_size);
   config.guard_min = static_cast<std::size_t>(o.guard_min_size);
@@ -392,7 +401,7 @@ void configure(const options::Options& o) {
   guards.configure(platform::max_map_count(), o.guard_regions && platform::guard_regions_supported());
   init_secret(platform::random_u64());
   configure_guard_sites(o.guard_sites.c_str());
-  if (config.stack_depth > 0) stacks::configure(static_cast<stacks::Unwinder>(o.unwinder_kind), config.stack_depth);
+  if (config.stack_depth > 0) stacks::configure(unwinder_of(o.unwinder), config.stack_depth);
 }
 
 static_assert(kMaxRequest <= BlockHeader::kMaxSize, "a header must hold every size served");

@@ -380,7 +380,7 @@ void report_no_blocks(const options::Options& o) {
   if (o.verbosity == 0) return;
   ScratchArray<Group> none;
   report::ReportScope one_at_a_time;
-  if (o.report_json) {
+  if (o.report_format == options::report_format_choice::json) {
     render_json(none, last_counts);
   } else {
     render_text(none, last_counts, true);
@@ -480,7 +480,7 @@ LeakCounts report_groups(LeakCheck kind, ScratchArray<Block>& blocks, ScratchArr
   bool listed = (o.show_possible && counts.possible.blocks > 0) || (o.show_reachable && counts.reachable.blocks > 0);
   if (counts.leaked_blocks() > 0 || o.verbosity > 0 || suppressed || listed) {
     report::ReportScope one_at_a_time;
-    if (o.report_json) {
+    if (o.report_format == options::report_format_choice::json) {
       render_json(groups, counts);
     } else {
       render_text(groups, counts, o.verbosity > 0);

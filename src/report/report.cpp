@@ -240,7 +240,7 @@ void render_deadly_signal(const Finding& f) {
 // guard_side=random: which side this block got, so the reader knows what this run
 // could and could not have caught around it.
 void describe_random_side(Out& out, const Finding& f) {
-  if (!options::current().guard_random || !f.block.guard) return;
+  if (options::current().guard_side != options::guard_side_choice::random || !f.block.guard) return;
   if (f.block.left_guard) {
     out.text("guard_side=random put this block's guard page on its left: accesses before its start fault\n");
   } else {
@@ -302,8 +302,8 @@ void visit_thread_origins(const Finding& f, OriginVisitor visit, void* context) 
   }
 }
 
-const char* tool_name() { return options::current().report_asan_style ? "AddressSanitizer" : "dbgalloc"; }
-const char* leak_tool_name() { return options::current().report_asan_style ? "LeakSanitizer" : "dbgalloc"; }
+const char* tool_name() { return options::current().report_style == options::report_style_choice::asan ? "AddressSanitizer" : "dbgalloc"; }
+const char* leak_tool_name() { return options::current().report_style == options::report_style_choice::asan ? "LeakSanitizer" : "dbgalloc"; }
 
 const char* class_name(ErrorClass error) {
   switch (error) {
@@ -384,7 +384,7 @@ void emit(const Finding& finding) {
   ReportScope one_at_a_time;
   {
     platform::InternalScope internal;
-    if (options::current().report_json) {
+    if (options::current().report_format == options::report_format_choice::json) {
       render_json(finding);
     } else if (is_deadly_signal(finding.error)) {
       render_deadly_signal(finding);

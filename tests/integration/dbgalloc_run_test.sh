@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK
+# dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK OPTIONS_TSV
 # Checks tools/dbgalloc-run: flags become DBGALLOC_OPTIONS entries, LD_PRELOAD gets the
 # absolute library path in front (children inherit it), the exit status is the
 # program's or dbgalloc's exitcode, unknown options are refused before the program
@@ -7,11 +7,12 @@
 # a canary report into a report at the faulting instruction, --sarif writes a SARIF
 # log (checked by SARIF_CHECK, tests/integration/sarif_check.py).
 set -uo pipefail
-run=${1:?usage: dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK}
+run=${1:?usage: dbgalloc_run_test.sh DBGALLOC_RUN LIB STATIC_PROGRAM BUG_CASES SARIF_CHECK OPTIONS_TSV}
 lib=${2:?}
 static=${3:?}
 bug_cases=${4:?}
 sarif_check=${5:?}
+options_tsv=${6:?}
 abs() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd -P)" "${1##*/}"; }
 lib_abs=$(abs "$lib")
 run=$(abs "$run")
@@ -134,7 +135,8 @@ contains "--help prints usage" "$tmp/out" '^usage: dbgalloc-run'
 contains "--help lists the options table" "$tmp/out" '--print-stats=0/1'
 contains "--help gives each option's help and default" "$tmp/out" '--quarantine-mb=N .*MiB (default: 64)'
 contains "--help describes --pinpoint" "$tmp/out" '--pinpoint'
-for name in $(sed -n -E 's/^DBGALLOC_OPTION\( *[a-z]+, *([a-z_0-9]+),.*/\1/p' "$(dirname "$run")/../src/options/options.inc"); do
+contains "--help gives a choice's values" "$tmp/out" '--unwinder=frame_pointer|cfi|cfi_cached '
+for name in $(cut -f1 "$options_tsv"); do
   grep -q -- "--${name//_/-}=" "$tmp/out" || { echo "FAIL: --help misses --${name//_/-}"; failed=1; }
 done
 
