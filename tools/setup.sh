@@ -3,22 +3,27 @@
 # and builds build/ (gcc) and, with --fuzz, build-fuzz/ (clang, -Dfuzzing=true).
 # Idempotent: when everything is installed and configured it only runs ninja.
 #
-#   tools/setup.sh [--fuzz] [--no-build] [-j N]
+#   tools/setup.sh [--fuzz] [--bench-peers] [--no-build] [-j N]
+#
+# --bench-peers: also install the allocators the benchmark suite compares with
+# (jemalloc, Electric Fence, DUMA; tools/bench/suite/run.py --install-peers runs this).
 #
 # Environment: DBGALLOC_JOBS (ninja parallelism, default: number of cores).
 set -euo pipefail
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 fuzz=0
 build=1
+bench_peers=0
 jobs=${DBGALLOC_JOBS:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --fuzz) fuzz=1 ;;
     --no-build) build=0 ;;
+    --bench-peers) bench_peers=1 ;;
     -j) shift; jobs=${1:?-j needs a number} ;;
     -j*) jobs=${1#-j} ;;
     -h|--help) usage; exit 0 ;;
@@ -58,6 +63,7 @@ required=(meson ninja-build clang g++ pkg-config libgtest-dev libboost-dev
 # Added when something must be installed anyway,
 # so a machine without them does not run apt-get on every call.
 optional=(llvm valgrind libjemalloc2)
+[ $bench_peers = 0 ] || required+=(libjemalloc2 electric-fence duma)
 
 is_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -5,7 +5,6 @@ only."""
 
 import html
 import math
-import statistics
 
 def fmt_ratio(x):
     if x >= 100:
