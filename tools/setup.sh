@@ -3,26 +3,30 @@
 # and builds build/ (gcc) and, with --fuzz, build-fuzz/ (clang, -Dfuzzing=true).
 # Idempotent: when everything is installed and configured it only runs ninja.
 #
-#   tools/setup.sh [--fuzz] [--bench-peers] [--no-build] [-j N]
+#   tools/setup.sh [--fuzz] [--werror] [--bench-peers] [--no-build] [-j N]
 #
 # --bench-peers: also install the allocators the benchmark suite compares with
 # (jemalloc, Electric Fence, DUMA; tools/bench/suite/run.py --install-peers runs this).
+# --werror: build/ (gcc) treats warnings as errors (meson -Dwerror=true), as CI does
+# (tools/test.sh); the warnings tests make on purpose are silenced per target.
 #
 # Environment: DBGALLOC_JOBS (ninja parallelism, default: number of cores).
 set -euo pipefail
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 fuzz=0
 build=1
+werror=()
 bench_peers=0
 jobs=${DBGALLOC_JOBS:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --fuzz) fuzz=1 ;;
     --no-build) build=0 ;;
+    --werror) werror=(-Dwerror=true) ;;
     --bench-peers) bench_peers=1 ;;
     -j) shift; jobs=${1:?-j needs a number} ;;
     -j*) jobs=${1#-j} ;;
@@ -140,7 +144,7 @@ build_dir() {
   quietly "build of ${dir#"$root"/}" ninja -C "$dir" -k 0 "${ninja_jobs[@]}"
 }
 
-configure "$root/build" gcc g++
+configure "$root/build" gcc g++ "${werror[@]}"
 build_dir "$root/build"
 
 if [ $fuzz = 1 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (tools/setup.sh --fuzz), then runs every test: the unit and integration
-# suites in build/, the fuzz harnesses in build-fuzz/ (each for fuzz_seconds). Ends
-# with one line "N passed, N failed" (", N skipped" when some were skipped), counted
-# from both builds' meson-logs/testlog.json; exits non-zero on any failure.
+# Sets up (tools/setup.sh --fuzz --werror: a warning fails the gcc build), then runs
+# every test: the unit and integration suites in build/, the fuzz harnesses in
+# build-fuzz/ (each for fuzz_seconds). Ends with one line "N passed, N failed"
+# (", N skipped" when some were skipped), counted from both builds'
+# meson-logs/testlog.json; exits non-zero on any failure.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -12,7 +13,7 @@ py=/usr/bin/python3
 broken=0   # failures that left no testlog.json behind (setup, build)
 logs=()
 
-if ! "$root/tools/setup.sh" --fuzz; then
+if ! "$root/tools/setup.sh" --fuzz --werror; then
   echo "test.sh: setup failed; running what can run" >&2
   broken=$((broken + 1))
 fi

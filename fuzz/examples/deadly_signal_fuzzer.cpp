@@ -7,8 +7,8 @@
 #include <cstring>
 
 namespace {
-__attribute__((noinline)) void write_through(int* volatile p) { *p = 1; }
-__attribute__((noinline)) int divide(volatile int a, volatile int b) { return a / b; }
+__attribute__((noinline)) void write_through(int* p) { int* volatile target = p; *target = 1; }
+__attribute__((noinline)) int divide(int a, int b) { volatile int divisor = b; return a / divisor; }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

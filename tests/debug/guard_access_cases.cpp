@@ -27,23 +27,23 @@ char* volatile sink;
 __attribute__((noinline)) char read_byte(const char* p, std::size_t i) { return *static_cast<const volatile char*>(p + i); }
 __attribute__((noinline)) void write_byte(char* p, std::size_t i) { *static_cast<volatile char*>(p + i) = 'x'; }
 
-__attribute__((noinline)) char* allocate_with_malloc() { return sink = static_cast<char*>(malloc(24)); }
-__attribute__((noinline)) char* allocate_odd_with_malloc() { return sink = static_cast<char*>(malloc(13)); }
-__attribute__((noinline)) char* allocate_with_calloc() { return sink = static_cast<char*>(calloc(3, 8)); }
+__attribute__((noinline)) char* allocate_with_malloc() { char* kept = static_cast<char*>(malloc(24)); sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_odd_with_malloc() { char* kept = static_cast<char*>(malloc(13)); sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_with_calloc() { char* kept = static_cast<char*>(calloc(3, 8)); sink = kept; return kept; }
 __attribute__((noinline)) char* allocate_with_realloc() {
-  return sink = static_cast<char*>(realloc(malloc(5), 24));
+  char* kept = static_cast<char*>(realloc(malloc(5), 24)); sink = kept; return kept;
 }
-__attribute__((noinline)) char* allocate_with_memalign() { return sink = static_cast<char*>(memalign(32, 96)); }
-__attribute__((noinline)) char* allocate_with_aligned_alloc() { return sink = static_cast<char*>(aligned_alloc(32, 96)); }
+__attribute__((noinline)) char* allocate_with_memalign() { char* kept = static_cast<char*>(memalign(32, 96)); sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_with_aligned_alloc() { char* kept = static_cast<char*>(aligned_alloc(32, 96)); sink = kept; return kept; }
 __attribute__((noinline)) char* allocate_with_posix_memalign() {
   void* p = nullptr;
   if (posix_memalign(&p, 64, 192) != 0) abort();
-  return sink = static_cast<char*>(p);
+  char* kept = static_cast<char*>(p); sink = kept; return kept;
 }
-__attribute__((noinline)) char* allocate_with_new() { return sink = (new Thirteen)->bytes; }
-__attribute__((noinline)) char* allocate_with_new_array() { return sink = new char[13]; }
-__attribute__((noinline)) char* allocate_with_aligned_new() { return sink = (new Aligned96)->bytes; }
-__attribute__((noinline)) char* allocate_large() { return sink = static_cast<char*>(malloc(300008)); }
+__attribute__((noinline)) char* allocate_with_new() { char* kept = (new Thirteen)->bytes; sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_with_new_array() { char* kept = new char[13]; sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_with_aligned_new() { char* kept = (new Aligned96)->bytes; sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_large() { char* kept = static_cast<char*>(malloc(300008)); sink = kept; return kept; }
 
 __attribute__((noinline)) void release_with_free(char* p) { free(p); }
 __attribute__((noinline)) void release_with_delete(char* p) { delete reinterpret_cast<Thirteen*>(p); }

@@ -13,7 +13,7 @@ namespace {
 
 char* volatile sink;
 
-__attribute__((noinline)) char* allocate_bytes(std::size_t n) { return sink = static_cast<char*>(malloc(n)); }
+__attribute__((noinline)) char* allocate_bytes(std::size_t n) { char* kept = static_cast<char*>(malloc(n)); sink = kept; return kept; }
 __attribute__((noinline)) void release_bytes(void* p) { free(p); }
 
 std::uint64_t* word_before(char* user, std::size_t bytes) { return reinterpret_cast<std::uint64_t*>(user - bytes); }

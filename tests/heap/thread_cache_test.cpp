@@ -310,17 +310,17 @@ TEST_F(ThreadCacheTest, threads_passing_blocks_around_keep_the_heap_sound) {
           auto* p = static_cast<unsigned char*>(arenas().allocate((seed >> 16) % 1100));
           p[0] = static_cast<unsigned char>(t);
           void* old = boxes[static_cast<std::size_t>(t) * kRing + slot].exchange(p);
-          if (old != nullptr) EXPECT_TRUE(arenas().deallocate(old));
+          if (old != nullptr) { EXPECT_TRUE(arenas().deallocate(old)); }
         } else {
           void* p = boxes[static_cast<std::size_t>((t + 1) % kThreads) * kRing + slot].exchange(nullptr);
-          if (p != nullptr) EXPECT_TRUE(arenas().deallocate(p));
+          if (p != nullptr) { EXPECT_TRUE(arenas().deallocate(p)); }
         }
       }
     });
   }
   for (auto& thread : threads) thread.join();
   for (auto& box : boxes) {
-    if (void* p = box.load()) EXPECT_TRUE(arenas().deallocate(p));
+    if (void* p = box.load()) { EXPECT_TRUE(arenas().deallocate(p)); }
   }
   expect_arenas_sound();
 }

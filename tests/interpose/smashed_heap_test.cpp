@@ -95,7 +95,9 @@ TEST(SmashedHeap, a_scribbled_header_and_free_list_link_are_reported) {
   bool underflow = test_support::has(run, "ERROR: dbgalloc: heap-buffer-underflow on address");
   bool header = test_support::has(run, "ERROR: dbgalloc: heap-header-corruption on address");
   EXPECT_TRUE(underflow || header) << out;
-  if (underflow) EXPECT_TRUE(test_support::has(run, "is located 1 bytes to the left of 100-byte region")) << out;
+  if (underflow) {
+    EXPECT_TRUE(test_support::has(run, "is located 1 bytes to the left of 100-byte region")) << out;
+  }
   std::string found = section(out, "found by free in thread T", "SUMMARY");
   EXPECT_NE(found.find("in (anonymous namespace)::header_scribble() "), std::string::npos) << out;
   std::string allocated = section(out, "allocated by thread T", "SUMMARY");

@@ -18,8 +18,8 @@ namespace {
 char* volatile sink;
 int global_object;
 
-__attribute__((noinline)) char* allocate_thirteen() { return sink = static_cast<char*>(malloc(13)); }
-__attribute__((noinline)) char* allocate_hundred() { return sink = static_cast<char*>(malloc(100)); }
+__attribute__((noinline)) char* allocate_thirteen() { char* kept = static_cast<char*>(malloc(13)); sink = kept; return kept; }
+__attribute__((noinline)) char* allocate_hundred() { char* kept = static_cast<char*>(malloc(100)); sink = kept; return kept; }
 __attribute__((noinline)) void release_block(void* p) { free(p); }
 __attribute__((noinline)) void write_one_past(char* p, std::size_t size) { p[size] = 'x'; }
 __attribute__((noinline)) void write_one_before(char* p) { p[-1] = 'x'; }
@@ -41,7 +41,7 @@ int check_heap() {
 }
 
 void churn(std::size_t bytes) {
-  for (std::size_t done = 0; done < bytes; done += 4096) release_block(sink = static_cast<char*>(malloc(4096)));
+  for (std::size_t done = 0; done < bytes; done += 4096) { sink = static_cast<char*>(malloc(4096)); release_block(sink); }
 }
 
 __attribute__((noinline)) void leak_forty_bytes() {

@@ -72,7 +72,9 @@ TEST_P(EntryFrameTest, a_marked_call_is_captured_from_the_programs_frame) {
     ASSERT_FALSE(seen.frames.empty());
     EXPECT_EQ(seen.frames[0], seen.caller) << "own frames " << own_depth;
     // The frame-pointer walk loses frames in code without frame pointers.
-    if (GetParam() != Unwinder::frame_pointer) EXPECT_EQ(seen.frames, seen.reference) << "own frames " << own_depth;
+    if (GetParam() != Unwinder::frame_pointer) {
+      EXPECT_EQ(seen.frames, seen.reference) << "own frames " << own_depth;
+    }
   }
 }
 
@@ -80,7 +82,7 @@ TEST_P(EntryFrameTest, a_foreign_mark_is_ignored_and_the_stack_still_starts_at_t
   Seen seen = entry_with_foreign_mark(2);
   ASSERT_FALSE(seen.frames.empty());
   EXPECT_EQ(seen.frames[0], seen.caller);
-  if (GetParam() != Unwinder::frame_pointer) EXPECT_EQ(seen.frames, seen.reference);
+  if (GetParam() != Unwinder::frame_pointer) { EXPECT_EQ(seen.frames, seen.reference); }
 }
 
 INSTANTIATE_TEST_SUITE_P(Unwinders, EntryFrameTest,

@@ -83,7 +83,7 @@ void run_and_check(bool alternate_stack) {
   // The frame-pointer walk only trusts the thread's own stack: on an alternate signal
   // stack it gives up at once (and must not crash); on the thread stack it sees the
   // handler at least.
-  if (!alternate_stack) EXPECT_GE(in_handler.frame_pointer_count, 1u);
+  if (!alternate_stack) { EXPECT_GE(in_handler.frame_pointer_count, 1u); }
   std::uintptr_t stored[kMaxFrames];
   EXPECT_GE(lookup(in_handler.recorded, stored, kMaxFrames), 8u);
 }
