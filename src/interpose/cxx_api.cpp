@@ -51,17 +51,28 @@ DBGALLOC_BODY void* try_allocate(std::size_t bytes, std::size_t alignment, Kind 
   return p;
 }
 
-// The standard's loop: the new handler between attempts, bad_alloc without one.
-void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
+// One attempt with cancellation deferred (cancel.hpp).
+void* attempt(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
+  int previous = dbgalloc::interpose::cancel::defer();
+  void* p = try_allocate(bytes, alignment, kind, caller);
+  dbgalloc::interpose::cancel::restore(previous);
+  return p;
+}
+
+// The standard's loop after a failed attempt: the new handler between attempts,
+// bad_alloc without one.
+void* retry_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
   for (;;) {
-    int previous = dbgalloc::interpose::cancel::defer();
-    void* p = try_allocate(bytes, alignment, kind, caller);
-    dbgalloc::interpose::cancel::restore(previous);
-    if (p != nullptr) return p;
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
     handler();
+    if (void* p = attempt(bytes, alignment, kind, caller)) return p;
   }
+}
+
+void* allocate_or_throw(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) {
+  if (void* p = attempt(bytes, alignment, kind, caller)) return p;
+  return retry_or_throw(bytes, alignment, kind, caller);
 }
 
 DBGALLOC_BODY void* nothrow_body(std::size_t bytes, std::size_t alignment, Kind kind, std::uintptr_t caller) noexcept {
@@ -106,11 +117,21 @@ std::size_t align_of(std::align_val_t alignment) { return static_cast<std::size_
 
 // Each passes DBGALLOC_ENTRY_CALLER() (stacks/entry_frame.hpp), the one macro for the
 // caller's address: the return address into the program, this frame marked for the call.
+// The throwing operators make their first attempt in a full expression that cannot
+// throw: the mark (a temporary that restores the previous one) then needs no cleanup in
+// their frames, which therefore carry no exception table; with one, an asynchronous
+// cancellation landing between its call sites would call std::terminate. A retry after
+// a failed attempt captures without the mark.
+#define DBGALLOC_NEW_OR_THROW(n, alignment, kind)                                          \
+  std::uintptr_t caller = 0;                                                                \
+  void* p = attempt(n, alignment, kind, caller = DBGALLOC_ENTRY_CALLER());                  \
+  if (p != nullptr) return p;                                                               \
+  return retry_or_throw(n, alignment, kind, caller)
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n) {
-  return allocate_or_throw(n, 0, Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
+  DBGALLOC_NEW_OR_THROW(n, 0, Kind::new_scalar);
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n) {
-  return allocate_or_throw(n, 0, Kind::new_array, DBGALLOC_ENTRY_CALLER());
+  DBGALLOC_NEW_OR_THROW(n, 0, Kind::new_array);
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   return allocate_nothrow(n, 0, Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
@@ -119,10 +140,10 @@ DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) n
   return allocate_nothrow(n, 0, Kind::new_array, DBGALLOC_ENTRY_CALLER());
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
+  DBGALLOC_NEW_OR_THROW(n, align_of(a), Kind::new_scalar);
 }
 DBGALLOC_CXX_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
-  return allocate_or_throw(n, align_of(a), Kind::new_array, DBGALLOC_ENTRY_CALLER());
+  DBGALLOC_NEW_OR_THROW(n, align_of(a), Kind::new_array);
 }
 DBGALLOC_CXX_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return allocate_nothrow(n, align_of(a), Kind::new_scalar, DBGALLOC_ENTRY_CALLER());
