@@ -195,13 +195,12 @@ std::size_t flush_alignment(std::size_t size, Kind kind) {
   return lowest < floor ? floor : lowest < 16 ? lowest : 16;
 }
 
-void* allocate_guard_block(const Request& request, std::size_t alignment, const BlockHeader& header) {
+void* allocate_guard_block(const Request& request, const BlockHeader& header) {
   // Right guards: the caller's own alignment if it asked for one larger, else flush
   // (or guard_alignment when set). Left guards start page aligned.
   std::size_t requested = request.alignment > 0 ? request.alignment : 1;
   std::size_t natural = config.guard_alignment > 0 ? config.guard_alignment : flush_alignment(request.bytes, request.kind);
   std::size_t guard_alignment = requested > natural ? requested : natural;
-  (void)alignment;
   // guard_side=random: one side or the other per block, so one run can catch both.
   bool left = config.guard_random ? (next_random() & 1) != 0 : config.guard_left;
   GuardRecord* record = guards.allocate(request.bytes, guard_alignment, left);
@@ -429,7 +428,7 @@ void* allocate(const Request& request) {
   // Once per thread: a guard fault or a stack overflow is reported on it.
   if (!internal) ensure_alternate_stack();
   if (!internal && (want_guard(request.bytes) || guard_site_matches(request.caller))) {
-    user = allocate_guard_block(request, alignment, header);
+    user = allocate_guard_block(request, header);
     fresh = user != nullptr && guards.guard_regions();
   }
   if (user == nullptr) user = allocate_canary_block(request, alignment, header);

@@ -2,24 +2,17 @@
 
 #include <cstring>
 
+#include "platform/hash.hpp"
+
 namespace dbgalloc::debug {
 
 namespace {
 std::uint64_t process_secret = 0x9e3779b97f4a7c15ull;
 
-inline std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 // Canary word for a block: eight bytes, each in 0x80..0xfe, so no
 // byte is 0 or ASCII and an overflow with a plausible value always differs.
 inline std::uint64_t canary_word(std::uintptr_t user) {
-  std::uint64_t key = mix(process_secret ^ user);
+  std::uint64_t key = platform::mix64(process_secret ^ user);
   return (key & 0x7e7e7e7e7e7e7e7eull) | 0x8080808080808080ull;  // bytes 0x80..0xfe
 }
 }  // namespace

@@ -40,7 +40,7 @@ struct BlockHeader {
 
   static constexpr std::uint64_t kMaxSize = (std::uint64_t{1} << 40) - 1;
   static constexpr unsigned kKindShift = 40, kAlignShift = 42, kFlagShift = 48, kRightShift = 52;
-  static constexpr std::uint64_t kGuardFlag = 1, kAlignedNewFlag = 2, kInternalFlag = 4, kIgnoredFlag = 8;
+  static constexpr std::uint64_t kGuardFlag = 1, kAlignedNewFlag = 2, kInternalFlag = 4;
   static constexpr std::size_t kMaxRightCanary = 4095;
 
   std::size_t size() const { return bits & kMaxSize; }

@@ -3,21 +3,13 @@
 
 #include <cstring>
 
+#include "platform/hash.hpp"
 #include "platform/platform.hpp"
 
 namespace dbgalloc::stacks {
 
 namespace {
 constexpr std::size_t kRecordHeader = 16;
-
-std::uint64_t mix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 std::uint64_t lane_step(std::uint64_t h, std::uintptr_t frame) {
   h ^= frame;
@@ -37,14 +29,14 @@ std::uint64_t StackDepot::hash_frames(const std::uintptr_t* frames, std::size_t 
     odd = lane_step(odd, frames[i + 1]);
   }
   if (i < count) even = lane_step(even, frames[i]);
-  return mix(even ^ ((odd << 31) | (odd >> 33)));
+  return platform::mix64(even ^ ((odd << 31) | (odd >> 33)));
 }
 
 // `base` points at the slot table; the salt sits just before it.
 std::uint32_t StackDepot::seal_for(const char* base, std::uint64_t offset) {
   std::uint64_t salt = 0;
   std::memcpy(&salt, base - kSaltBytes, sizeof salt);
-  return static_cast<std::uint32_t>(mix(offset ^ salt) >> 32);
+  return static_cast<std::uint32_t>(platform::mix64(offset ^ salt) >> 32);
 }
 
 char* StackDepot::storage() {
