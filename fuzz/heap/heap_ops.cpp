@@ -27,8 +27,11 @@
 #include "heap/heap.hpp"
 #include "heap/poison.hpp"  // the ASan interface in fuzz builds
 
+#include "../fuzz_input.hpp"
+
 namespace {
 
+using dbgalloc::fuzz::FuzzInput;
 using dbgalloc::heap::Arenas;
 using dbgalloc::heap::CheckResult;
 using dbgalloc::heap::Heap;
@@ -42,30 +45,19 @@ struct Slot {
   std::uint32_t id = 0;
 };
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return offset_ >= size_; }
-  std::uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
-  std::size_t size_value() {
-    // Mostly small sizes, sometimes up to the direct-mapping range. Direct blocks are
-    // about one request in twenty: each is a fresh mapping, its page faults and an
-    // unmap, which at one in five cost most of the run time.
-    std::uint8_t scale = byte();
-    std::size_t value = static_cast<std::size_t>(byte()) | static_cast<std::size_t>(byte()) << 8;
-    switch (scale % 4) {
-      case 0: return value % 64;
-      case 1: return value % 1024;
-      case 2: return value;
-      default: return (scale & 0x30) == 0 ? value * 16 : value * 3;  // up to ~1 MiB, or 192 KiB
-    }
+// Mostly small sizes, sometimes up to the direct-mapping range. Direct blocks are
+// about one request in twenty: each is a fresh mapping, its page faults and an
+// unmap, which at one in five cost most of the run time.
+std::size_t size_from(FuzzInput& in) {
+  std::uint8_t scale = in.byte();
+  std::size_t value = in.two_bytes();
+  switch (scale % 4) {
+    case 0: return value % 64;
+    case 1: return value % 1024;
+    case 2: return value;
+    default: return (scale & 0x30) == 0 ? value * 16 : value * 3;  // up to ~1 MiB, or 192 KiB
   }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t offset_ = 0;
-};
+}
 
 unsigned char pattern(std::uint32_t id, std::size_t i) { return static_cast<unsigned char>(id * 167 + i * 13 + 1); }
 
@@ -199,7 +191,7 @@ class Helper {
   bool result_ = false;
 };
 
-void run_on_arenas(Input& in) {
+void run_on_arenas(FuzzInput& in) {
   static Helper helper;
   Arenas& arenas = dbgalloc::heap::arenas();
   // Two arenas: this thread's and (most often) the helper's; check() walks fewer heaps.
@@ -218,7 +210,7 @@ void run_on_arenas(Input& in) {
       case 0:
       case 1: {  // allocate (zeroed for op 1): small sizes mostly, so the cache serves them
         if (s.p != nullptr) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         s.p = static_cast<unsigned char*>(arenas.allocate(n));
         if (s.p == nullptr) abort();
         if (arenas.usable_size(s.p) < n) abort();
@@ -231,7 +223,7 @@ void run_on_arenas(Input& in) {
       case 2: {  // aligned allocate
         if (s.p != nullptr) break;
         std::size_t alignment = std::size_t{1} << (in.byte() % 13);
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         s.p = static_cast<unsigned char*>(arenas.allocate_aligned(alignment, n));
         if (s.p == nullptr || reinterpret_cast<std::uintptr_t>(s.p) % alignment != 0) abort();
         s.size = n;
@@ -261,7 +253,7 @@ void run_on_arenas(Input& in) {
       }
       case 6: {  // realloc
         if (s.p == nullptr) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         bool invalid = false;
         auto* p = static_cast<unsigned char*>(arenas.reallocate(s.p, n, &invalid));
         if (p == nullptr || invalid) abort();
@@ -280,7 +272,7 @@ void run_on_arenas(Input& in) {
         else arenas.trim();
         break;
       case 10: {  // a burst of one size: overflows its cache stack (flush), then refills
-        std::size_t n = in.size_value() % 1100;
+        std::size_t n = size_from(in) % 1100;
         std::size_t count = in.byte() % 80;
         bool by_helper = (op & 0x80) != 0;
         unsigned char* burst[80];
@@ -329,7 +321,7 @@ void run_on_arenas(Input& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  Input in(data, size);
+  FuzzInput in(data, size);
   if (in.byte() % 2 == 1) {
     run_on_arenas(in);
     return 0;
@@ -347,7 +339,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 0:
       case 1: {  // allocate, zeroed for op 1
         if (s.p != nullptr) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         s.p = static_cast<unsigned char*>(heap.allocate(n));
         if (s.p == nullptr) abort();
         if (op % 6 == 1) zero(s.p, n);
@@ -359,7 +351,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 2: {  // aligned allocate
         if (s.p != nullptr) break;
         std::size_t alignment = std::size_t{1} << (in.byte() % 17);
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         s.p = static_cast<unsigned char*>(heap.allocate_aligned(alignment, n));
         if (s.p == nullptr || reinterpret_cast<std::uintptr_t>(s.p) % alignment != 0) abort();
         s.size = n;
@@ -377,7 +369,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 4: {  // realloc
         if (s.p == nullptr) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         auto* p = static_cast<unsigned char*>(heap.reallocate(s.p, n));
         if (p == nullptr) abort();
         s.p = p;
@@ -389,7 +381,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       default: {  // in-place resize only
         if (s.p == nullptr) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         if (heap.resize_in_place(s.p, n)) {
           if (heap.usable_size(s.p) < n) abort();
           verify(s, n < s.size ? n : s.size);

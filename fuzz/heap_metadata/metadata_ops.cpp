@@ -29,8 +29,11 @@
 #include "heap/poison.hpp"
 #include "pages/pages.hpp"
 
+#include "../fuzz_input.hpp"
+
 namespace {
 
+using dbgalloc::fuzz::FuzzInput;
 using dbgalloc::heap::CheckResult;
 using dbgalloc::heap::Fault;
 using dbgalloc::heap::Heap;
@@ -46,27 +49,16 @@ struct Slot {
   bool dirty = false;  // its chunk's words (or the next chunk's) or its bytes were written
 };
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return offset_ >= size_; }
-  std::uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
-  std::size_t size_value() {
-    std::uint8_t scale = byte();
-    std::size_t value = static_cast<std::size_t>(byte()) | static_cast<std::size_t>(byte()) << 8;
-    switch (scale % 8) {
-      case 0: case 1: case 2: return value % 128;
-      case 3: case 4: return value % 2048;
-      case 5: case 6: return value;
-      default: return Heap::kDirectThreshold + value;  // a direct block
-    }
+std::size_t size_from(FuzzInput& in) {
+  std::uint8_t scale = in.byte();
+  std::size_t value = in.two_bytes();
+  switch (scale % 8) {
+    case 0: case 1: case 2: return value % 128;
+    case 3: case 4: return value % 2048;
+    case 5: case 6: return value;
+    default: return Heap::kDirectThreshold + value;  // a direct block
   }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t offset_ = 0;
-};
+}
 
 [[noreturn]] void fail(const char* what, const void* where) {
   std::fprintf(stderr, "metadata_ops: %s (%p)\n", what, where);
@@ -179,7 +171,7 @@ struct Harness {
     }
   }
 
-  void corrupt(Input& in) {
+  void corrupt(FuzzInput& in) {
     std::uint8_t how = in.byte();
     std::uint8_t count = static_cast<std::uint8_t>(1 + in.byte() % 8);
     std::uint8_t bytes[8];
@@ -209,7 +201,7 @@ struct Harness {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Heap heap;
   Harness h{heap, {}, {}, 0, 1};
-  Input in(data, size);
+  FuzzInput in(data, size);
   Fault stale_fault;
   dbgalloc::heap::take_fault(&stale_fault);
   while (!in.empty()) {
@@ -219,7 +211,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 0:
       case 1: {
         if (s.p != nullptr) break;
-        s.size = in.size_value();
+        s.size = size_from(in);
         s.p = static_cast<unsigned char*>(heap.allocate(s.size));
         if (s.p == nullptr) {
           s = Slot();
@@ -231,7 +223,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 2: {
         if (s.p != nullptr) break;
         std::size_t alignment = std::size_t{32} << (in.byte() % 8);
-        s.size = in.size_value();
+        s.size = size_from(in);
         s.p = static_cast<unsigned char*>(heap.allocate_aligned(alignment, s.size));
         if (s.p == nullptr) {
           s = Slot();
@@ -246,7 +238,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 4: {
         if (s.p == nullptr || !heap.owns_live_block(s.p)) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         if (!s.dirty) verify(s, s.size);
         auto* moved = static_cast<unsigned char*>(heap.reallocate(s.p, n));
         if (moved == nullptr) {
@@ -267,7 +259,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 5: {
         if (s.p == nullptr || !heap.owns_live_block(s.p)) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         if (heap.resize_in_place(s.p, n)) {
           if (heap.usable_size(s.p) < n) fail("resize_in_place left too little room", s.p);
           s.size = n;
