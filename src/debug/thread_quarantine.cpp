@@ -7,17 +7,15 @@
 
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
-#include "platform/process.hpp"
 #include "platform/reentry.hpp"
+#include "platform/thread_registry.hpp"
 
 namespace dbgalloc::debug {
 
 namespace {
 
-struct Record {
+struct Record : platform::ThreadRecord {
   Quarantine::Batch batch;
-  Record* next;  // the registry, or the list of parked records
-  Record* prev;
 };
 
 constinit thread_local Record* tls_record __attribute__((tls_model("initial-exec"))) = nullptr;
@@ -31,13 +29,8 @@ std::size_t limit_bytes = 0;
 std::size_t largest_entry = 0;  // the FIFO's byte budget: larger blocks are never held
 ThreadQuarantine::Flush flush_batch = nullptr;
 
-constinit platform::Lock registry_lock;
-// Guarded by registry_lock.
-Record* registered = nullptr;
-Record* parked = nullptr;
-platform::ThreadExitKey exit_key;
-bool exit_key_ready = false;
-bool exit_key_failed = false;
+void on_thread_exit(void* pointer);
+constinit platform::ThreadRegistry registry{on_thread_exit};
 
 // Empties the batch through the allocator, then clears the entries it held.
 void flush(Quarantine::Batch& batch) {
@@ -47,66 +40,30 @@ void flush(Quarantine::Batch& batch) {
   std::memset(batch.entries, 0, held * sizeof(Quarantine::Entry));
 }
 
-void unlink_locked(Record* record) {
-  if (record->prev != nullptr) record->prev->next = record->next;
-  else registered = record->next;
-  if (record->next != nullptr) record->next->prev = record->prev;
-  record->prev = nullptr;
-  record->next = parked;
-  parked = record;
-}
-
 void on_thread_exit(void* pointer) {
   auto* record = static_cast<Record*>(pointer);
   // Frees made by destructors that run after this one go to the FIFO directly.
   tls_no_batch = true;
   tls_record = nullptr;
   flush(record->batch);
-  platform::LockGuard guard(registry_lock);
-  unlink_locked(record);
+  registry.park(record);
 }
 
 Record* attach() {
   if (tls_no_batch || limit_entries == 0) return nullptr;
   tls_no_batch = true;
-  Record* record = nullptr;
-  {
-    platform::LockGuard guard(registry_lock);
-    if (!exit_key_ready && !exit_key_failed) {
-      // Without a destructor a thread's batch would stay parked for ever: no key, no batches.
-      if (exit_key.create(on_thread_exit)) exit_key_ready = true;
-      else exit_key_failed = true;
-    }
-    if (!exit_key_ready) return nullptr;  // tls_no_batch stays set
-    record = parked;
-    if (record != nullptr) parked = record->next;
+  platform::ThreadRecord* attached = nullptr;
+  auto prepare = [](platform::ThreadRecord* record, bool fresh) {
+    Record* mine = fresh ? new (static_cast<void*>(record)) Record{} : static_cast<Record*>(record);
+    mine->batch.count = 0;
+    mine->batch.bytes = 0;
+  };
+  switch (registry.attach(sizeof(Record), prepare, &attached)) {
+    case platform::ThreadRegistry::Attach::attached: break;
+    case platform::ThreadRegistry::Attach::no_memory: tls_no_batch = false; return nullptr;  // again at a later free
+    default: return nullptr;  // tls_no_batch stays set
   }
-  if (record == nullptr) {
-    void* memory = platform::map(sizeof(Record));
-    if (memory == nullptr) {
-      tls_no_batch = false;  // try again at a later free
-      return nullptr;
-    }
-    record = new (memory) Record{};
-  }
-  record->batch.count = 0;
-  record->batch.bytes = 0;
-  {
-    platform::InternalScope internal;  // the key table's second level is allocated
-    if (!exit_key.set(record)) {
-      platform::LockGuard guard(registry_lock);
-      record->next = parked;
-      parked = record;
-      return nullptr;
-    }
-  }
-  {
-    platform::LockGuard guard(registry_lock);
-    record->next = registered;
-    record->prev = nullptr;
-    if (registered != nullptr) registered->prev = record;
-    registered = record;
-  }
+  auto* record = static_cast<Record*>(attached);
   tls_record = record;
   tls_no_batch = false;
   return record;
@@ -152,28 +109,30 @@ void ThreadQuarantine::flush_mine() {
 
 ThreadQuarantine::Totals ThreadQuarantine::totals() {
   Totals totals;
-  platform::LockGuard guard(registry_lock);
-  for (Record* record = registered; record != nullptr; record = record->next) {
+  platform::LockGuard guard(registry.lock());
+  for (platform::ThreadRecord* link = registry.registered_locked(); link != nullptr; link = link->registry_next) {
+    auto* record = static_cast<Record*>(link);
     totals.blocks += __atomic_load_n(&record->batch.count, __ATOMIC_RELAXED);
     totals.bytes += __atomic_load_n(&record->batch.bytes, __ATOMIC_RELAXED);
   }
   return totals;
 }
 
-void ThreadQuarantine::lock_registry() { registry_lock.lock(); }
-void ThreadQuarantine::unlock_registry() { registry_lock.unlock(); }
+void ThreadQuarantine::lock_registry() { registry.lock().lock(); }
+void ThreadQuarantine::unlock_registry() { registry.lock().unlock(); }
 
 void ThreadQuarantine::reset_after_fork() {
-  registry_lock.reset();
-  platform::LockGuard guard(registry_lock);
-  Record* record = registered;
-  while (record != nullptr) {
-    Record* next = record->next;
+  registry.lock().reset();
+  platform::LockGuard guard(registry.lock());
+  platform::ThreadRecord* link = registry.registered_locked();
+  while (link != nullptr) {
+    platform::ThreadRecord* next = link->registry_next;
+    auto* record = static_cast<Record*>(link);
     if (record != tls_record) {
       flush(record->batch);
-      unlink_locked(record);
+      registry.park_locked(record);
     }
-    record = next;
+    link = next;
   }
 }
 

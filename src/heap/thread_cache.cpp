@@ -9,7 +9,6 @@
 #include "pages/pages.hpp"
 #include "platform/lock.hpp"
 #include "platform/platform.hpp"
-#include "platform/process.hpp"
 #include "platform/reentry.hpp"
 
 namespace dbgalloc::heap {
@@ -21,75 +20,41 @@ namespace {
 // exiting and after, or turned off.
 constinit thread_local bool tls_no_cache __attribute__((tls_model("initial-exec"))) = false;
 
-constinit platform::Lock registry_lock;
-// Guarded by registry_lock.
-ThreadCache* registered = nullptr;
-ThreadCache* parked = nullptr;  // emptied caches of exited threads, reused
+// Guarded by the registry's lock.
 std::uint64_t retired_hits = 0;
 std::uint64_t retired_puts = 0;
 std::uintptr_t retired_damaged = 0;
-platform::ThreadExitKey exit_key;
-bool exit_key_ready = false;
-bool exit_key_failed = false;
 }  // namespace
+
+constinit platform::ThreadRegistry ThreadCache::registry_{on_thread_exit};
 
 ThreadCache* ThreadCache::attach() {
   if (tls_no_cache) return nullptr;
   tls_no_cache = true;
-  ThreadCache* cache = nullptr;
-  {
-    platform::LockGuard guard(registry_lock);
-    if (!exit_key_ready && !exit_key_failed) {
-      // Without a destructor a thread's cache would never go back: no key, no caches.
-      if (exit_key.create(on_thread_exit)) exit_key_ready = true;
-      else exit_key_failed = true;
-    }
-    if (!exit_key_ready) return nullptr;  // tls_no_cache stays set
-    cache = parked;
-    if (cache != nullptr) parked = cache->next_;
+  // The key table's second level, allocated while attaching, is served by the arenas'
+  // locked path (tls_no_cache is set).
+  auto prepare = [](platform::ThreadRecord* record, bool) { new (static_cast<void*>(record)) ThreadCache(); };
+  platform::ThreadRecord* attached = nullptr;
+  std::size_t bytes = pages::round_up(sizeof(ThreadCache), platform::page_size());
+  if (registry_.attach(bytes, prepare, &attached) != platform::ThreadRegistry::Attach::attached) {
+    return nullptr;  // this thread does without (tls_no_cache stays set)
   }
-  if (cache == nullptr) {
-    std::size_t bytes = pages::round_up(sizeof(ThreadCache), platform::page_size());
-    void* memory = platform::map(bytes);
-    if (memory == nullptr) return nullptr;  // this thread does without
-    cache = static_cast<ThreadCache*>(memory);
-  }
-  new (cache) ThreadCache();
-  {
-    // glibc allocates the second level of the key table for keys past the first 32:
-    // untracked, and served by the arenas' locked path (tls_no_cache is set).
-    platform::InternalScope internal;
-    if (!exit_key.set(cache)) {
-      platform::LockGuard guard(registry_lock);
-      cache->next_ = parked;
-      parked = cache;
-      return nullptr;
-    }
-  }
-  {
-    platform::LockGuard guard(registry_lock);
-    cache->next_ = registered;
-    cache->prev_ = nullptr;
-    if (registered != nullptr) registered->prev_ = cache;
-    registered = cache;
-  }
-  tls_current = cache;
+  tls_current = static_cast<ThreadCache*>(attached);
   tls_no_cache = false;
-  return cache;
+  return tls_current;
+}
+
+void ThreadCache::retire_locked() {
+  retired_hits += hits_;
+  retired_puts += puts_;
+  if (retired_damaged == 0) retired_damaged = damaged_;
+  registry_.park_locked(this);
 }
 
 // Unlinks an emptied cache from the registry and parks it for the next thread.
 void ThreadCache::detach() {
-  platform::LockGuard guard(registry_lock);
-  if (prev_ != nullptr) prev_->next_ = next_;
-  else registered = next_;
-  if (next_ != nullptr) next_->prev_ = prev_;
-  retired_hits += hits_;
-  retired_puts += puts_;
-  if (retired_damaged == 0) retired_damaged = damaged_;
-  prev_ = nullptr;
-  next_ = parked;
-  parked = this;
+  platform::LockGuard guard(registry_.lock());
+  retire_locked();
 }
 
 void ThreadCache::on_thread_exit(void* pointer) {
@@ -108,42 +73,36 @@ void ThreadCache::reset_for_thread(bool enabled) {
     tls_current = nullptr;
     arenas().flush_cache(*cache);
     cache->detach();
-    if (exit_key_ready) exit_key.set(nullptr);  // clearing never allocates
+    registry_.clear_exit_hook();
   }
   tls_no_cache = !enabled;
 }
 
 void ThreadCache::reclaim_other_threads() {
-  platform::LockGuard guard(registry_lock);
-  ThreadCache* cache = registered;
-  while (cache != nullptr) {
-    ThreadCache* next = cache->next_;
+  platform::LockGuard guard(registry_.lock());
+  platform::ThreadRecord* record = registry_.registered_locked();
+  while (record != nullptr) {
+    platform::ThreadRecord* next = record->registry_next;
+    auto* cache = static_cast<ThreadCache*>(record);
     if (cache != tls_current) {
       arenas().flush_cache(*cache);
-      if (cache->prev_ != nullptr) cache->prev_->next_ = next;
-      else registered = next;
-      if (next != nullptr) next->prev_ = cache->prev_;
-      retired_hits += cache->hits_;
-      retired_puts += cache->puts_;
-      if (retired_damaged == 0) retired_damaged = cache->damaged_;
-      cache->prev_ = nullptr;
-      cache->next_ = parked;
-      parked = cache;
+      cache->retire_locked();
     }
-    cache = next;
+    record = next;
   }
 }
 
-void ThreadCache::lock_registry() { registry_lock.lock(); }
-void ThreadCache::unlock_registry() { registry_lock.unlock(); }
-void ThreadCache::reset_registry_lock_after_fork() { registry_lock.reset(); }
+void ThreadCache::lock_registry() { registry_.lock().lock(); }
+void ThreadCache::unlock_registry() { registry_.lock().unlock(); }
+void ThreadCache::reset_registry_lock_after_fork() { registry_.lock().reset(); }
 
 ThreadCache::Totals ThreadCache::totals_locked() {
   Totals totals;
   totals.hits = retired_hits;
   totals.puts = retired_puts;
   totals.damaged = retired_damaged;
-  for (ThreadCache* cache = registered; cache != nullptr; cache = cache->next_) {
+  for (platform::ThreadRecord* record = registry_.registered_locked(); record != nullptr; record = record->registry_next) {
+    auto* cache = static_cast<const ThreadCache*>(record);
     totals.chunks += cache->chunks();
     totals.bytes += cache->bytes();
     totals.hits += cache->hits();

@@ -18,8 +18,8 @@
 // find_live_block_containing treat it as not live: freeing it again is refused.
 //
 // Lifetime: a thread attaches a cache at its first small allocation or free (the cache
-// is mapped, never from the heap, and registered in a list); a pthread key destructor
-// flushes it back to the heaps at thread exit and parks it for the next thread. In a
+// is mapped, never from the heap, and registered: platform/thread_registry.hpp); its
+// thread-exit hook flushes it back to the heaps and parks it for the next thread. In a
 // forked child the caches of the threads that did not survive are flushed the same
 // way (Arenas::reset_locks_after_fork). Chunks a thread held in local variables at
 // that moment stay marked: invisible to walks, never reported, a bounded loss.
@@ -41,10 +41,11 @@
 #include "heap/chunk.hpp"
 #include "heap/heap.hpp"
 #include "heap/poison.hpp"
+#include "platform/thread_registry.hpp"
 
 namespace dbgalloc::heap {
 
-class ThreadCache {
+class ThreadCache : public platform::ThreadRecord {
  public:
   static constexpr std::size_t kMaxChunk = chunk_layout::kMaxCachedChunk;
   static constexpr std::size_t kClasses = kMaxChunk / Heap::kAlignment - 1;  // 32..1024
@@ -161,17 +162,18 @@ class ThreadCache {
   static ThreadCache* attach();
   static void on_thread_exit(void* cache);
   void detach();
+  // Adds its counters to the retired ones and parks it; the registry lock held.
+  void retire_locked();
   void note_damaged(std::uintptr_t address);
 
   static constinit thread_local ThreadCache* tls_current __attribute__((tls_model("initial-exec")));
+  static platform::ThreadRegistry registry_;
 
   std::uint8_t count_[kClasses] = {};
   std::size_t bytes_ = 0;
   std::uint64_t hits_ = 0;
   std::uint64_t puts_ = 0;
   std::uintptr_t damaged_ = 0;
-  ThreadCache* next_ = nullptr;  // the registry, or the list of parked caches
-  ThreadCache* prev_ = nullptr;
   Heap::Chunk* slots_[kClasses][kSlots] = {};
 };
 
