@@ -148,22 +148,11 @@ void add(LeakTotal& total, std::uint64_t bytes, std::uint64_t blocks = 1) {
   total.blocks += blocks;
 }
 
-// A text buffer that sends itself out before it fills up.
-class Out : public platform::StackText<4096> {
- public:
-  Out() { report::output_fd(); }
-  ~Out() { flush(); }
-  Out& room() {
-    if (size() > 3000) flush();
-    return *this;
-  }
-};
-
-void print_total(Out& out, const char* name, const LeakTotal& total) {
+void print_total(report::ReportText& out, const char* name, const LeakTotal& total) {
   out.text(name).text(": ").dec(total.bytes).text(" byte(s) in ").dec(total.blocks).text(" block(s)");
 }
 
-void print_totals(Out& out, const LeakCounts& counts) {
+void print_totals(report::ReportText& out, const LeakCounts& counts) {
   out.text("dbgalloc: ");
   print_total(out, "definitely lost", counts.direct);
   out.text("; ");
@@ -179,7 +168,7 @@ void print_totals(Out& out, const LeakCounts& counts) {
 
 void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool always_totals) {
   const options::Options& o = options::current();
-  Out out;
+  report::ReportText out;
   bool leaked = counts.leaked_blocks() > 0;
   if (leaked) {
     out.text("\n=================================================================\n");
@@ -239,14 +228,14 @@ void render_text(ScratchArray<Group>& groups, const LeakCounts& counts, bool alw
   }
 }
 
-void json_total(Out& out, const char* name, const LeakTotal& total) {
+void json_total(report::ReportText& out, const char* name, const LeakTotal& total) {
   out.character('"').text(name).text("\":{\"bytes\":").dec(total.bytes).text(",\"blocks\":").dec(total.blocks)
       .character('}');
 }
 
 void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
   const options::Options& o = options::current();
-  Out out;
+  report::ReportText out;
   out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(report::kJsonFormatVersion).text(",\"pid\":")
       .dec(static_cast<std::uint64_t>(platform::process_id())).text(",\"class\":\"memory-leak\",\"leaks\":[");
   bool first = true;
@@ -369,9 +358,8 @@ void suppress_with_children(Marker& marker, ScratchArray<Block>& blocks) {
 }
 
 void say(const char* text) {
-  platform::StackText<256> out;
-  report::output_fd();
-  out.text(text).flush();
+  report::ReportText out;
+  out.text(text);
 }
 
 // With no block to check: nothing to say, unless verbosity asks for the empty report.
@@ -451,7 +439,7 @@ bool mark_reachable(RootPlan& plan, std::uintptr_t stack_low, const stacks::Call
 
 // verbosity=2: what the roots were.
 void print_root_stats(LeakCheck kind, const RootStats& stats) {
-  Out out;
+  report::ReportText out;
   out.text("dbgalloc: leak check (").text(kind == LeakCheck::at_exit ? "exit" : "on demand").text("): roots: ")
       .dec(stats.modules).text(" module segments (").bytes(stats.module_bytes).text("), ").dec(stats.mappings)
       .text(" anonymous mappings (").bytes(stats.mapping_bytes).text(" scanned), ").dec(stats.threads)

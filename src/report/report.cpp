@@ -32,16 +32,16 @@ const char* alloc_name(Family family, bool aligned) {
   return "?";
 }
 
-const char* dealloc_name(Family family, bool aligned) {
+}  // namespace
+
+const char* deallocator_name(Family family, bool aligned) {
   switch (family) {
     case Family::malloc: return "free";
     case Family::new_scalar: return aligned ? "operator delete(align_val_t)" : "operator delete";
-    case Family::new_array: return aligned ? "operator delete[](align_val_t)" : "operator delete []";
+    case Family::new_array: return aligned ? "operator delete[](align_val_t)" : "operator delete[]";
   }
   return "?";
 }
-
-}  // namespace
 
 namespace {
 const char* create_failure(int error) {
@@ -118,13 +118,7 @@ JsonLogScope::~JsonLogScope() {
 }
 
 namespace {
-class Out : public platform::StackText<4096> {
- public:
-  ~Out() { send(); }
-  void send() { flush(); }
-};
-
-void print_stack(Out& out, stacks::StackId id) {
+void print_stack(ReportText& out, stacks::StackId id) {
   if (id == stacks::kNoStack) {
     out.text("    <no stack recorded>\n");
     return;
@@ -132,7 +126,7 @@ void print_stack(Out& out, stacks::StackId id) {
   stacks::print(id, out);
 }
 
-void print_current(Out& out, const Finding& f) {
+void print_current(ReportText& out, const Finding& f) {
   if (f.frames != nullptr && f.frame_count > 0) {
     stacks::print_frames(f.frames, f.frame_count, out, f.fault);
   } else if (f.current_stack != stacks::kNoStack) {
@@ -153,9 +147,9 @@ void append_summary_frame(const stacks::FrameInfo& frame, void* context) {
   if (frame.function[0] != '\0') out->text(" in ").text(frame.function);
 }
 
-void append_top_frame(Out& out, const Finding& f) { key_frames(f, 1, append_summary_frame, &out); }
+void append_top_frame(ReportText& out, const Finding& f) { key_frames(f, 1, append_summary_frame, &out); }
 
-void describe_location(Out& out, const Finding& f) {
+void describe_location(ReportText& out, const Finding& f) {
   std::uintptr_t begin = f.block.user;
   std::uintptr_t end = begin + f.block.size;
   out.hex(f.address).text(" is located ");
@@ -169,11 +163,10 @@ void describe_location(Out& out, const Finding& f) {
   out.dec(f.block.size).text("-byte region [").hex(begin).character(',').hex(end).text(")\n");
 }
 
-void print_block_and_tail(Out& out, const Finding& f);
+void print_block_and_tail(ReportText& out, const Finding& f);
 
 void render_text(const Finding& f) {
-  output_fd();
-  Out out;
+  ReportText out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");
   out.text("==").dec(pid).text("==ERROR: ").text(tool_name()).text(": ").text(class_name(f.error));
@@ -188,7 +181,7 @@ void render_text(const Finding& f) {
   switch (f.error) {
     case ErrorClass::alloc_dealloc_mismatch:
       out.text("  (").text(alloc_name(f.block.family, f.block.aligned_new))
-          .text(" vs ").text(dealloc_name(f.dealloc_family, f.dealloc_aligned)).text(")\n");
+          .text(" vs ").text(deallocator_name(f.dealloc_family, f.dealloc_aligned)).text(")\n");
       break;
     case ErrorClass::new_delete_type_mismatch:
       out.text("  object passed to delete has wrong type: size of the allocated type: ").dec(f.block.size)
@@ -219,8 +212,7 @@ void render_text(const Finding& f) {
 // and a hint as "==PID==" lines, the stack, and the block when the address is in or
 // near one.
 void render_deadly_signal(const Finding& f) {
-  output_fd();
-  Out out;
+  ReportText out;
   std::uint64_t pid = static_cast<std::uint64_t>(platform::process_id());
   out.text("=================================================================\n");
   out.text("==").dec(pid).text("==ERROR: ").text(tool_name()).text(": ").text(class_name(f.error))
@@ -239,7 +231,7 @@ void render_deadly_signal(const Finding& f) {
 
 // guard_side=random: which side this block got, so the reader knows what this run
 // could and could not have caught around it.
-void describe_random_side(Out& out, const Finding& f) {
+void describe_random_side(ReportText& out, const Finding& f) {
   if (options::current().guard_side != options::guard_side_choice::random || !f.block.guard) return;
   if (f.block.left_guard) {
     out.text("guard_side=random put this block's guard page on its left: accesses before its start fault\n");
@@ -249,13 +241,13 @@ void describe_random_side(Out& out, const Finding& f) {
 }
 
 void print_origin(int thread, const stacks::ThreadOrigin& origin, void* context) {
-  Out& out = *static_cast<Out*>(context);
+  ReportText& out = *static_cast<ReportText*>(context);
   out.text("Thread T").dec(static_cast<std::uint64_t>(thread)).text(" created by T")
       .dec(static_cast<std::uint64_t>(origin.parent)).text(" here:\n");
   print_stack(out, origin.creation);
 }
 
-void print_block_and_tail(Out& out, const Finding& f) {
+void print_block_and_tail(ReportText& out, const Finding& f) {
   if (f.has_block) {
     describe_location(out, f);
     describe_random_side(out, f);

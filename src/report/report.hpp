@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "platform/format.hpp"
 #include "stacks/stacks.hpp"
 #include "stacks/thread_origins.hpp"
 
@@ -165,6 +166,21 @@ void heap_metadata_corruption(const BlockFacts* block, std::uintptr_t chunk, con
 // The descriptor reports go to: opens LOG_PATH.PID at the first call when log_path is
 // set (and makes it platform::report_fd()), else platform::report_fd().
 int output_fd();
+
+// The text of a report, formatted on the stack: it opens the output (output_fd) when
+// made, and writes what it holds when room() finds it nearly full and when it goes.
+class ReportText : public platform::StackText<4096> {
+ public:
+  ReportText() { output_fd(); }
+  ~ReportText() { flush(); }
+  ReportText& room() {
+    if (size() > 3000) flush();
+    return *this;
+  }
+};
+
+// The name a report gives the deallocator of a family ("operator delete[]").
+const char* deallocator_name(Family family, bool aligned);
 
 // json_log_path: while one lives, reports go to JSON_LOG_PATH.PID (created afresh, as
 // log_path's file, by the first report of each process; opened for each report and

@@ -14,12 +14,6 @@ namespace dbgalloc::report {
 
 namespace {
 
-class JsonOut : public platform::StackText<4096> {
- public:
-  JsonOut() { output_fd(); }
-  ~JsonOut() { flush(); }
-};
-
 // Appends `piece`, flushing what is already there first when both would not fit.
 void append_piece(platform::TextBuffer& out, const platform::TextBuffer& piece, std::size_t capacity) {
   if (out.size() + piece.size() > capacity) out.flush();
@@ -220,7 +214,7 @@ bool allocation_site(const Finding& f, platform::TextBuffer& out) {
 void append_dedup_token(platform::TextBuffer& out, const Finding& f) { append_dedup_key(out, f); }
 
 void render_json(const Finding& f) {
-  JsonOut out;
+  ReportText out;
   out.text("{\"tool\":\"dbgalloc\",\"format_version\":").dec(kJsonFormatVersion).text(",\"pid\":")
       .dec(static_cast<std::uint64_t>(platform::process_id())).text(",\"class\":\"").text(class_name(f.error)).text("\",\"deferred\":")
       .text(is_deferred(f) ? "true" : "false").text(",\"address\":\"").hex(f.address).character('"');

@@ -255,7 +255,7 @@ TEST(ReportClasses, every_allocator_deallocator_mismatch_is_reported) {
       {"malloc_then_delete", "(malloc vs operator delete)"},
       {"new_then_free", "(operator new vs free)"},
       {"new_array_then_delete", "(operator new[] vs operator delete)"},
-      {"new_then_delete_array", "(operator new vs operator delete [])"},
+      {"new_then_delete_array", "(operator new vs operator delete[])"},
       {"aligned_new_then_plain_delete", "(operator new(align_val_t) vs operator delete)"},
   };
   for (const Case& c : cases) {
