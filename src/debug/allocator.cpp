@@ -24,6 +24,12 @@
 
 namespace dbgalloc::debug {
 
+using internal::damaged_canary;
+using internal::filled_bytes;
+using internal::record_stack;
+using internal::release_block;
+using internal::repair_canaries;
+
 namespace {
 
 struct Config {
@@ -53,15 +59,12 @@ thread_local std::uint64_t tls_random __attribute__((tls_model("initial-exec")))
 thread_local long long tls_guard_countdown __attribute__((tls_model("initial-exec"))) = -1;
 thread_local int tls_leaks_disabled __attribute__((tls_model("initial-exec"))) = 0;
 
-const char* operation_for(Kind kind) {
-  switch (kind) {
-    case Kind::malloc: return "free";
-    case Kind::new_scalar: return "operator delete";
-    case Kind::new_array: return "operator delete[]";
-  }
-  return "free";
-}
+// What a report says found the problem: the deallocator the program called.
+const char* operation_for(Kind kind) { return report::deallocator_name(family_of(kind), false); }
 
+}  // namespace
+
+namespace internal {
 // The program's stack at its call into dbgalloc (frame 0: `caller`).
 stacks::StackId record_stack(std::uintptr_t caller) {
   if (config.stack_depth == 0) return stacks::kNoStack;
@@ -69,6 +72,9 @@ stacks::StackId record_stack(std::uintptr_t caller) {
   std::size_t count = stacks::capture_from_caller(frames, config.stack_depth, caller);
   return stacks::store(frames, count);
 }
+}  // namespace internal
+
+namespace {
 
 std::uint64_t next_random() {
   std::uint64_t x = tls_random;
@@ -217,6 +223,9 @@ void* allocate_guard_block(const Request& request, const BlockHeader& header) {
   return reinterpret_cast<void*>(user);
 }
 
+}  // namespace
+
+namespace internal {
 // The first canary byte that changed, or 0.
 std::uintptr_t damaged_canary(const Located& block) {
   const BlockHeader* h = block.header;
@@ -254,7 +263,7 @@ void repair_canaries(const Located& block) {
   fill_canary(user, end, end + h->right_canary());
 }
 
-void release_block(const Located& block, const char* operation = "quarantine eviction", std::uintptr_t caller = 0) {
+void release_block(const Located& block, const char* operation, std::uintptr_t caller) {
   if (block.guard != nullptr) {
     transition(&block.guard->header, State::freed);
     guards.release(block.guard);
@@ -267,6 +276,9 @@ void release_block(const Located& block, const char* operation = "quarantine evi
   if (!heap::arenas().deallocate(payload)) report_refused(h, block.user, payload, operation, caller);
   report_heap_fault(operation, caller);
 }
+}  // namespace internal
+
+namespace {
 
 // Without block headers (canaries=0): a pointer the heap refused is a bad free, unless
 // the chunk it names fails its integrity check (a header overwritten, or forged).
@@ -526,14 +538,7 @@ int& leak_check_disabled_depth() { return tls_leaks_disabled; }
 namespace internal {
 bool canaries_on() { return config.canaries; }
 std::uint8_t free_fill() { return config.free_fill; }
-std::size_t free_fill_size(std::size_t size) { return filled_bytes(size); }
 GuardBlocks& guard_blocks() { return guards; }
-std::uintptr_t first_damaged_canary(const Located& block) { return damaged_canary(block); }
-void repair_block_canaries(const Located& block) { repair_canaries(block); }
-stacks::StackId stack_from(std::uintptr_t caller) { return record_stack(caller); }
-void release(const Located& block, const char* operation, std::uintptr_t caller) {
-  release_block(block, operation, caller);
-}
 }  // namespace internal
 
 DebugStats stats() {

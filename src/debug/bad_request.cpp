@@ -76,7 +76,7 @@ void* refuse_request(BadRequest what, std::size_t first, std::size_t second, std
     const char* operation = "allocation";
     describe(text, what, first, second, &error, &operation);
     text.character('\0');
-    report::bad_request(error, text.data(), operation, internal::stack_from(caller));
+    report::bad_request(error, text.data(), operation, internal::record_stack(caller));
   }
   errno = alignment_error(what) ? EINVAL : ENOMEM;
   return nullptr;

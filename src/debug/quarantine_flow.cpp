@@ -42,14 +42,14 @@ void leave_quarantine(std::uintptr_t user) {
   Located block;
   if (locate(user, &block) != Lookup::ok) return;  // reported when it was damaged
   if (block.guard == nullptr) {
-    std::uintptr_t filled_end = user + internal::free_fill_size(block.header->size());
+    std::uintptr_t filled_end = user + internal::filled_bytes(block.header->size());
     std::uintptr_t changed = first_not_filled(user, filled_end, internal::free_fill());
     if (changed != 0) report::heap_use_after_free_write(facts_of(*block.header, user), changed, "quarantine eviction");
-    std::uintptr_t bad = internal::first_damaged_canary(block);
+    std::uintptr_t bad = internal::damaged_canary(block);
     if (bad != 0)
       report::heap_buffer_overflow(facts_of(*block.header, user), bad, "quarantine eviction", block.header->free_stack);
   }
-  internal::release(block);
+  internal::release_block(block);
 }
 
 // Evicted blocks were last touched a quarantine ago: their headers, fill and canaries
@@ -89,7 +89,7 @@ void flush_batch(Quarantine::Batch& batch) {
     // The FIFO cannot hold blocks (its ring could not be mapped): release them now.
     for (std::size_t i = 0; i < batch.count; ++i) {
       Located block;
-      if (locate(batch.entries[i].user, &block) == Lookup::ok) internal::release(block);
+      if (locate(batch.entries[i].user, &block) == Lookup::ok) internal::release_block(block);
     }
     batch.count = 0;
     batch.bytes = 0;
@@ -116,7 +116,7 @@ void quarantine_or_release(const Located& block, const char* operation, std::uin
   Quarantine::Entry evicted[kEvictBatch];
   std::size_t count = 0;
   if (!fifo.push(entry, evicted, kEvictBatch, &count)) {
-    internal::release(block, operation, caller);
+    internal::release_block(block, operation, caller);
     return;
   }
   process_evicted(evicted, count);

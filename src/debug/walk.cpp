@@ -20,7 +20,7 @@
 namespace dbgalloc::debug {
 
 using internal::canaries_on;
-using internal::first_damaged_canary;
+using internal::damaged_canary;
 using internal::guard_blocks;
 
 namespace {
@@ -53,10 +53,10 @@ void scan_block(void* payload, std::size_t usable, void* context) {
   const BlockHeader* h = block.header;
   if (h->has(BlockHeader::kInternalFlag)) return;
   if (h->state() == State::live) {
-    std::uintptr_t bad = first_damaged_canary(block);
+    std::uintptr_t bad = damaged_canary(block);
     if (bad != 0) scan->add({Problem::canary, block.user, bad, *h});
   } else if (h->state() == State::quarantined) {
-    std::uintptr_t bad = first_not_filled(block.user, block.user + internal::free_fill_size(h->size()), internal::free_fill());
+    std::uintptr_t bad = first_not_filled(block.user, block.user + internal::filled_bytes(h->size()), internal::free_fill());
     if (bad != 0) scan->add({Problem::fill, block.user, bad, *h});
   }
 }
@@ -69,9 +69,9 @@ void repair(const Problem& problem) {
   Located block;
   if (problem.what == Problem::missing_header || locate(problem.user, &block) != Lookup::ok) return;
   if (problem.what == Problem::canary && block.header->state() == State::live) {
-    internal::repair_block_canaries(block);
+    internal::repair_canaries(block);
   } else if (problem.what == Problem::fill && block.header->state() == State::quarantined) {
-    std::memset(reinterpret_cast<void*>(block.user), internal::free_fill(), internal::free_fill_size(block.header->size()));
+    std::memset(reinterpret_cast<void*>(block.user), internal::free_fill(), internal::filled_bytes(block.header->size()));
   }
 }
 
@@ -105,14 +105,14 @@ std::size_t check_blocks(const char* operation, std::uintptr_t caller, bool writ
   guard_blocks().for_each([](GuardRecord& record) {
     if (record.header.state() != State::live) return;
     Located block{&record.header, record.user, &record};
-    std::uintptr_t bad = first_damaged_canary(block);
+    std::uintptr_t bad = damaged_canary(block);
     if (bad != 0) scan.add({Problem::canary, record.user, bad, record.header});
   });
   std::size_t found = 0;
   stacks::StackId here = stacks::kNoStack;
   for (std::size_t i = 0; i < scan.count; ++i) {
     const Problem& problem = scan.problems[i];
-    if (here == stacks::kNoStack && caller != 0) here = internal::stack_from(caller);
+    if (here == stacks::kNoStack && caller != 0) here = internal::record_stack(caller);
     switch (problem.what) {
       case Problem::missing_header: {
         // A block still being set up by another thread looks headerless: look again.
