@@ -1,6 +1,6 @@
 // A libFuzzer input read as a stream of choices: its bytes in order, then zeros once it
 // is used up, so any input, however short, makes a complete run. Shared by the
-// harnesses that drive the heap with operation sequences.
+// harnesses that read an input as a sequence of operations.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,12 @@ class FuzzInput {
   std::size_t two_bytes() {
     std::size_t low = byte();
     return low | static_cast<std::size_t>(byte()) << 8;
+  }
+  // n bytes (at most 8), the first the most significant.
+  std::uint64_t bytes(int n) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < n; ++i) value = value << 8 | byte();
+    return value;
   }
 
  private:

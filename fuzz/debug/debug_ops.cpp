@@ -19,8 +19,11 @@
 #include "options/options.hpp"
 #include "report/report.hpp"
 
+#include "../fuzz_input.hpp"
+
 namespace {
 
+using dbgalloc::fuzz::FuzzInput;
 using dbgalloc::debug::Kind;
 using dbgalloc::report::ErrorClass;
 using dbgalloc::report::Finding;
@@ -71,27 +74,16 @@ void expect_exactly(ErrorClass error, std::uintptr_t address, const char* what) 
   seen_count = 0;
 }
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return offset_ >= size_; }
-  std::uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
-  // Mostly small; now and then past the largest guard slab slot (32 pages), which makes
-  // a guard block a one-slot slab.
-  std::size_t size_value() {
-    std::size_t value = static_cast<std::size_t>(byte()) | static_cast<std::size_t>(byte()) << 8;
-    switch (byte() & 7) {
-      case 0: return value * 3;
-      case 1: case 2: case 3: return value % 256;
-      default: return value % 20000;
-    }
+// Mostly small; now and then past the largest guard slab slot (32 pages), which makes
+// a guard block a one-slot slab.
+std::size_t size_from(FuzzInput& in) {
+  std::size_t value = in.two_bytes();
+  switch (in.byte() & 7) {
+    case 0: return value * 3;
+    case 1: case 2: case 3: return value % 256;
+    default: return value % 20000;
   }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t offset_ = 0;
-};
+}
 
 void configure_once() {
   static bool done = false;
@@ -140,7 +132,7 @@ Kind other_kind(Kind kind) { return kind == Kind::malloc ? Kind::new_scalar : Ki
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   configure_once();
   Slot slots[kSlots];
-  Input in(data, size);
+  FuzzInput in(data, size);
   unsigned ops = 0;
   while (!in.empty()) {
     std::uint8_t op = in.byte();
@@ -155,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto kind = static_cast<Kind>(in.byte() % 3);
         bool aligned = kind != Kind::malloc && (in.byte() & 1) != 0;
         std::size_t alignment = aligned || (in.byte() & 3) == 0 ? std::size_t{32} << (in.byte() % 6) : 0;
-        allocate(s, in.size_value(), kind, aligned, alignment);
+        allocate(s, size_from(in), kind, aligned, alignment);
         expect_none("allocation reported something");
         break;
       }
@@ -166,7 +158,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 4: {  // correct realloc (malloc blocks only)
         if (s.p == nullptr || s.kind != Kind::malloc || s.aligned) break;
-        std::size_t n = in.size_value();
+        std::size_t n = size_from(in);
         if (n == 0) n = 1;
         auto* moved = static_cast<unsigned char*>(dbgalloc::debug::reallocate(s.p, n, 0));
         if (moved == nullptr) fail("realloc failed", user);
@@ -199,7 +191,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (s.p == nullptr || s.size == 0 || dbgalloc::debug::is_guard_block(s.p)) break;
         // Only the first max_free_fill_size bytes are filled and checked after a free.
         auto checked = static_cast<std::size_t>(dbgalloc::options::current().max_free_fill_size);
-        std::size_t offset = in.size_value() % (s.size < checked ? s.size : checked);
+        std::size_t offset = size_from(in) % (s.size < checked ? s.size : checked);
         unsigned char* p = s.p;
         release(s);
         expect_none("a correct free reported something");
@@ -240,7 +232,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 10: {  // interior free, then the correct one
         if (s.p == nullptr || s.size < 2) break;
-        std::size_t offset = 1 + in.size_value() % (s.size - 1);
+        std::size_t offset = 1 + size_from(in) % (s.size - 1);
         dbgalloc::debug::deallocate(s.p + offset, s.kind, 0, s.aligned, 0);
         expect_exactly(ErrorClass::bad_free, user + offset, "interior free not reported exactly");
         release(s);

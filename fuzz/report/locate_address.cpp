@@ -25,8 +25,11 @@
 #include "options/options.hpp"
 #include "report/report.hpp"
 
+#include "../fuzz_input.hpp"
+
 namespace {
 
+using dbgalloc::fuzz::FuzzInput;
 using dbgalloc::debug::Located;
 using dbgalloc::debug::Lookup;
 using dbgalloc::debug::State;
@@ -73,24 +76,7 @@ void configure_once() {
   dbgalloc::report::set_finding_callback(on_finding);
 }
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const { return offset_ >= size_; }
-  std::uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
-  std::uint64_t bytes(int n) {
-    std::uint64_t value = 0;
-    for (int i = 0; i < n; ++i) value = value << 8 | byte();
-    return value;
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t offset_ = 0;
-};
-
-std::size_t size_from(Input& in) {
+std::size_t size_from(FuzzInput& in) {
   std::uint8_t shape = in.byte();
   switch (shape % 8) {
     case 0: return 0;
@@ -183,7 +169,7 @@ void release(Slot& slot) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   configure_once();
-  Input in(data, size);
+  FuzzInput in(data, size);
   int local = 0;
   while (!in.empty()) {
     std::uint8_t op = in.byte();
