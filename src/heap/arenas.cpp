@@ -12,12 +12,11 @@
 namespace dbgalloc::heap {
 
 namespace {
-constinit Arenas global_arenas;
 std::atomic<unsigned> next_arena{0};
 thread_local int tls_arena __attribute__((tls_model("initial-exec"))) = -1;
 }  // namespace
 
-Arenas& arenas() { return global_arenas; }
+constinit Arenas detail::global_arenas;
 
 void Arenas::set_count(std::size_t count) {
   count_ = count < 1 ? 1 : (count > kMaxArenas ? kMaxArenas : count);

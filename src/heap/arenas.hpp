@@ -113,6 +113,10 @@ class Arenas {
 };
 
 // The process-wide arenas (constant-initialised).
-Arenas& arenas();
+namespace detail {
+extern constinit Arenas global_arenas;
+}
+// Inline: the allocation path asks for it on every call.
+inline Arenas& arenas() { return detail::global_arenas; }
 
 }  // namespace dbgalloc::heap

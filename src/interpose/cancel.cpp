@@ -13,20 +13,19 @@ namespace {
 // unwind of a cancellation passes through restore() and the exported function.
 using SetCancelType = int (*)(int, int*) noexcept;
 SetCancelType real_setcanceltype = nullptr;
-thread_local bool tls_async __attribute__((tls_model("initial-exec"))) = false;
 }  // namespace
 
-int defer() noexcept {
-  if (__builtin_expect(!tls_async, 1) || real_setcanceltype == nullptr) return -1;
+int defer_async() noexcept {
+  if (real_setcanceltype == nullptr) return -1;
   int previous = PTHREAD_CANCEL_DEFERRED;
   real_setcanceltype(PTHREAD_CANCEL_DEFERRED, &previous);
   return previous;
 }
 
-void restore(int previous) noexcept {
+void restore_async() noexcept {
   // A cancel requested meanwhile acts here (glibc acts on it when the type becomes
   // asynchronous again).
-  if (previous == PTHREAD_CANCEL_ASYNCHRONOUS) real_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, nullptr);
+  real_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, nullptr);
 }
 
 }  // namespace dbgalloc::interpose::cancel

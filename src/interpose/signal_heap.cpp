@@ -33,37 +33,27 @@ struct Deferred {
   bool aligned;
   std::size_t sized;
 };
-struct ThreadState {
-  int depth = 0;
-  std::size_t deferred_count = 0;
-  Deferred deferred[kDeferred];
-};
-thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
+// Its depth and count are tls_depth and tls_deferred_count (signal_heap.hpp).
+thread_local Deferred tls_deferred[kDeferred] __attribute__((tls_model("initial-exec")));
 
 }  // namespace
 
-int& depth() { return tls_state.depth; }
-
-bool nested() { return tls_state.depth > 0 && !platform::in_internal_code(); }
-
 void finish_outermost() {
-  ThreadState& state = tls_state;
-  while (state.deferred_count > 0) {
+  while (tls_deferred_count > 0) {
     // Taken one at a time: a signal meanwhile may defer more.
-    Deferred d = state.deferred[--state.deferred_count];
-    ++state.depth;
+    Deferred d = tls_deferred[--tls_deferred_count];
+    ++tls_depth;
     debug::deallocate(d.p, d.kind, d.sized, d.aligned, 0);
-    --state.depth;
+    --tls_depth;
   }
 }
 
 bool defer_free(void* p, debug::Kind kind, std::size_t sized, bool aligned) {
-  ThreadState& state = tls_state;
-  if (state.deferred_count == kDeferred) return false;
-  state.deferred[state.deferred_count] = Deferred{p, kind, aligned, sized};
+  if (tls_deferred_count == kDeferred) return false;
+  tls_deferred[tls_deferred_count] = Deferred{p, kind, aligned, sized};
   // Counted only once written: a signal in between must not see a half-made entry.
   asm volatile("" ::: "memory");
-  ++state.deferred_count;
+  ++tls_deferred_count;
   return true;
 }
 

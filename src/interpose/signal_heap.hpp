@@ -13,25 +13,35 @@
 // anywhere (free, realloc, malloc_usable_size, delete) recognise them.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "debug/allocator.hpp"
+#include "platform/reentry.hpp"
 
 namespace dbgalloc::interpose::signal_heap {
 
 // Marks the calling thread as inside the allocator while alive; nested() is true
 // for a call made meanwhile on the same thread (dbgalloc's own internal calls aside).
 // When the outermost scope ends, the frees deferred by nested calls are done.
-int& depth();
-bool nested();
+// In the header: every allocation call reads them, a call each would cost as much.
+inline constinit thread_local int tls_depth __attribute__((tls_model("initial-exec"))) = 0;
+inline constinit thread_local std::size_t tls_deferred_count __attribute__((tls_model("initial-exec"))) = 0;
+inline int& depth() { return tls_depth; }
+inline bool nested() { return tls_depth > 0 && !platform::in_internal_code(); }
+// Does the frees nested calls deferred.
 void finish_outermost();
 
 class Scope {
  public:
-  Scope() { ++depth(); }
+  Scope() { ++tls_depth; }
   ~Scope() {
-    if (--depth() == 0) finish_outermost();
+    --tls_depth;
+    // A signal's defer_free before the decrement is seen below; one after it is not
+    // nested (depth 0) and frees at once.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (__builtin_expect(tls_depth == 0 && tls_deferred_count != 0, 0)) finish_outermost();
   }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;

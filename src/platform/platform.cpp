@@ -373,12 +373,3 @@ void Lock::wake() {
 }
 
 }  // namespace dbgalloc::platform
-
-#include "platform/reentry.hpp"
-
-namespace dbgalloc::platform {
-namespace {
-thread_local int tls_internal_depth __attribute__((tls_model("initial-exec"))) = 0;
-}
-int& internal_depth() { return tls_internal_depth; }
-}  // namespace dbgalloc::platform

@@ -4,7 +4,9 @@
 
 namespace dbgalloc::platform {
 
-int& internal_depth();
+// In the header: read on every allocation call, a call for it would cost as much as the read.
+inline constinit thread_local int tls_internal_depth __attribute__((tls_model("initial-exec"))) = 0;
+inline int& internal_depth() { return tls_internal_depth; }
 
 class InternalScope {
  public:
