@@ -152,17 +152,26 @@ void print_total(report::ReportText& out, const char* name, const LeakTotal& tot
   out.text(name).text(": ").dec(total.bytes).text(" byte(s) in ").dec(total.blocks).text(" block(s)");
 }
 
+// The totals' categories, in report order, with their text and JSON names.
+struct TotalName {
+  const char* text;
+  const char* json;
+  LeakTotal LeakCounts::*total;
+};
+constexpr TotalName kTotalNames[] = {
+    {"definitely lost", "definitely_lost", &LeakCounts::direct},
+    {"indirectly lost", "indirectly_lost", &LeakCounts::indirect},
+    {"possibly lost", "possibly_lost", &LeakCounts::possible},
+    {"still reachable", "still_reachable", &LeakCounts::reachable},
+    {"suppressed", "suppressed", &LeakCounts::suppressed},
+};
+
 void print_totals(report::ReportText& out, const LeakCounts& counts) {
   out.text("dbgalloc: ");
-  print_total(out, "definitely lost", counts.direct);
-  out.text("; ");
-  print_total(out, "indirectly lost", counts.indirect);
-  out.text("; ");
-  print_total(out, "possibly lost", counts.possible);
-  out.text("; ");
-  print_total(out, "still reachable", counts.reachable);
-  out.text("; ");
-  print_total(out, "suppressed", counts.suppressed);
+  for (const TotalName& name : kTotalNames) {
+    if (&name != kTotalNames) out.text("; ");
+    print_total(out, name.text, counts.*name.total);
+  }
   out.character('\n');
 }
 
@@ -265,15 +274,10 @@ void render_json(ScratchArray<Group>& groups, const LeakCounts& counts) {
         .dec(s.bytes).character('}');
   }
   out.text("],\"totals\":{");
-  json_total(out, "definitely_lost", counts.direct);
-  out.character(',');
-  json_total(out, "indirectly_lost", counts.indirect);
-  out.character(',');
-  json_total(out, "possibly_lost", counts.possible);
-  out.character(',');
-  json_total(out, "still_reachable", counts.reachable);
-  out.character(',');
-  json_total(out, "suppressed", counts.suppressed);
+  for (const TotalName& name : kTotalNames) {
+    if (&name != kTotalNames) out.character(',');
+    json_total(out, name.json, counts.*name.total);
+  }
   out.text("}}\n");
 }
 
